@@ -1,0 +1,33 @@
+# nasarena: `make bench` sets up and runs the default study; `make test` runs the test suite.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup bench test lint report benchmarks clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+bench: setup
+	$(VENV)/bin/nasarena bench --out runs/bench
+
+test: setup
+	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check nasarena tests benchmarks
+
+report: setup
+	$(VENV)/bin/nasarena report runs/bench
+
+benchmarks: setup
+	$(PY) -m pytest benchmarks --benchmark-enable --benchmark-only -q
+
+clean:
+	rm -rf runs .pytest_cache .benchmarks

@@ -1,0 +1,1 @@
+"""nasarena.bench (see DESIGN.md)."""

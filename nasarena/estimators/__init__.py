@@ -1,0 +1,1 @@
+"""nasarena.estimators (see DESIGN.md)."""

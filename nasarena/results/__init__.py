@@ -1,0 +1,1 @@
+"""nasarena.results (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""nasarena.spaces (see DESIGN.md)."""

@@ -1,0 +1,167 @@
+"""The search-space contract shared by every space.
+
+An architecture is a plain tuple of ints, one index per categorical *decision* of its space. That one
+choice makes RL controllers, BO encoders, mutation and neighbourhoods generic over spaces, keeps
+architectures immutable and hashable, and makes table lookups cheap (mixed-radix index).
+Spaces whose decisions interact (some combinations invalid) override :meth:`is_valid`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from nasarena.errors import InvalidArchitectureError
+
+Arch = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One categorical choice of a space (e.g. the op on edge 2<-1)."""
+
+    name: str
+    choices: tuple[str, ...]
+
+    @property
+    def n(self) -> int:
+        """Number of choices."""
+        return len(self.choices)
+
+
+class SearchSpace:
+    """Base class of search spaces: generic sampling, mutation, neighbours and encodings.
+
+    Subclasses set ``name`` and ``decisions`` and implement :meth:`to_string` / :meth:`from_string`;
+    they may override :meth:`is_valid` and :meth:`canonical`.
+    """
+
+    name: str = "abstract"
+    decisions: tuple[Decision, ...] = ()
+
+    # ---- structure -------------------------------------------------------------------------
+    @property
+    def cardinalities(self) -> tuple[int, ...]:
+        """Number of choices of each decision."""
+        return tuple(d.n for d in self.decisions)
+
+    @property
+    def size(self) -> int:
+        """Number of valid architectures."""
+        return sum(1 for _ in self.enumerate())
+
+    def is_valid(self, arch: Arch) -> bool:
+        """Whether a well-formed decision tuple is a member of the space (default: all are)."""
+        return True
+
+    def validate(self, arch: object) -> Arch:
+        """Return ``arch`` as a tuple of ints or raise :class:`InvalidArchitectureError`."""
+        if not isinstance(arch, tuple | list | np.ndarray):
+            raise InvalidArchitectureError(
+                f"{self.name}: an architecture is a tuple of {len(self.decisions)} ints, got "
+                f"{type(arch).__name__} {arch!r}; use space.from_string(...) for strings")
+        if len(arch) != len(self.decisions):
+            raise InvalidArchitectureError(
+                f"{self.name}: expected {len(self.decisions)} decisions "
+                f"({', '.join(d.name for d in self.decisions)}), got {len(arch)}: {arch!r}")
+        out = []
+        for value, dec in zip(arch, self.decisions, strict=True):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= value < dec.n:
+                raise InvalidArchitectureError(
+                    f"{self.name}: decision {dec.name!r} must be an int in [0, {dec.n}) "
+                    f"(choices {', '.join(dec.choices)}), got {value!r}")
+            out.append(int(value))
+        t = tuple(out)
+        if not self.is_valid(t):
+            raise InvalidArchitectureError(f"{self.name}: {t!r} is not a valid architecture of this space")
+        return t
+
+    def enumerate(self) -> Iterator[Arch]:
+        """All valid architectures in mixed-radix index order."""
+        for arch in itertools.product(*(range(n) for n in self.cardinalities)):
+            if self.is_valid(arch):
+                yield arch
+
+    def index(self, arch: Arch) -> int:
+        """Mixed-radix index of a decision tuple (first decision most significant)."""
+        i = 0
+        for v, n in zip(arch, self.cardinalities, strict=True):
+            i = i * n + v
+        return i
+
+    def from_index(self, index: int) -> Arch:
+        """Inverse of :meth:`index`."""
+        out = []
+        for n in reversed(self.cardinalities):
+            index, v = divmod(index, n)
+            out.append(v)
+        return tuple(reversed(out))
+
+    # ---- strings ---------------------------------------------------------------------------
+    def to_string(self, arch: Arch) -> str:
+        """Human/official string of an architecture."""
+        raise NotImplementedError
+
+    def from_string(self, text: str) -> Arch:
+        """Parse the official string; raises :class:`InvalidArchitectureError` on bad input."""
+        raise NotImplementedError
+
+    def canonical(self, arch: Arch) -> Hashable:
+        """A key equal for architectures that compute the same function (default: identity)."""
+        return arch
+
+    # ---- random operators ------------------------------------------------------------------
+    def sample(self, rng: np.random.Generator) -> Arch:
+        """A uniformly random valid architecture (rejection sampling over decisions)."""
+        cards = self.cardinalities
+        while True:
+            arch = tuple(int(v) for v in rng.integers(0, cards))
+            if self.is_valid(arch):
+                return arch
+
+    def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
+        """Change exactly one decision to a different value, uniformly among valid results."""
+        options = self.neighbours(arch)
+        if not options:
+            return arch
+        return options[int(rng.integers(len(options)))]
+
+    def neighbours(self, arch: Arch) -> list[Arch]:
+        """All valid architectures that differ from ``arch`` in exactly one decision."""
+        out: list[Arch] = []
+        for i, n in enumerate(self.cardinalities):
+            for v in range(n):
+                if v != arch[i]:
+                    cand = arch[:i] + (v,) + arch[i + 1:]
+                    if self.is_valid(cand):
+                        out.append(cand)
+        return out
+
+    # ---- encodings -------------------------------------------------------------------------
+    @property
+    def encoding_size(self) -> int:
+        """Length of the one-hot encoding."""
+        return sum(self.cardinalities)
+
+    def encode(self, arch: Arch) -> np.ndarray:
+        """One-hot encoding (concatenated per decision), float32."""
+        out = np.zeros(self.encoding_size, dtype=np.float32)
+        offset = 0
+        for v, n in zip(arch, self.cardinalities, strict=True):
+            out[offset + v] = 1.0
+            offset += n
+        return out
+
+    def encode_many(self, archs: Sequence[Arch]) -> np.ndarray:
+        """One-hot encodings of several architectures as a 2-D array."""
+        idx = np.asarray(archs, dtype=np.int64).reshape(len(archs), len(self.decisions))
+        offsets = np.concatenate([[0], np.cumsum(self.cardinalities)[:-1]])
+        out = np.zeros((len(archs), self.encoding_size), dtype=np.float32)
+        np.put_along_axis(out, idx + offsets, 1.0, axis=1)
+        return out
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"

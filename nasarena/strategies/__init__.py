@@ -1,0 +1,1 @@
+"""nasarena.strategies (see DESIGN.md)."""
