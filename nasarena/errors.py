@@ -36,6 +36,13 @@ class StrategyError(NasarenaError):
     """A strategy broke its contract (e.g. proposed an architecture outside the space)."""
 
 
+class SearchExhausted(NasarenaError):
+    """Raised by ``Strategy.ask`` when it has nothing left to propose (e.g. the space is used up).
+
+    The runner ends the run normally when it sees this; it is not a failure.
+    """
+
+
 class UnsupportedError(NasarenaError):
     """A combination that cannot work (e.g. multi-fidelity strategy on a single-fidelity oracle)."""
 

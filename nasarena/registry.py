@@ -7,6 +7,7 @@ oracle never imports torch, and so that a user's strategy can be named by a path
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import sys
@@ -50,6 +51,7 @@ class Registry:
 
     kind: str
     _entries: dict[str, str | Callable[..., Any]] = field(default_factory=dict)
+    _families: dict[str, tuple[str | Callable[..., Any], str]] = field(default_factory=dict)
 
     def register(self, name: str, entry: str | Callable[..., Any], *, overwrite: bool = False) -> None:
         """Add ``name``; ``entry`` is a factory or a lazy ``"module:attr"`` string."""
@@ -58,9 +60,17 @@ class Registry:
                               f"or pass overwrite=True")
         self._entries[name] = entry
 
+    def register_family(self, prefix: str, entry: str | Callable[..., Any], argument: str) -> None:
+        """Register ``prefix:<value>`` names, built as ``entry(**{argument: value}, ...)``.
+
+        Example: ``register_family("optuna", "nasarena.strategies.optuna_bridge:OptunaStrategy",
+        "sampler")`` makes ``"optuna:tpe"`` build ``OptunaStrategy(sampler="tpe", ...)``.
+        """
+        self._families[prefix] = (entry, argument)
+
     def names(self) -> list[str]:
-        """All registered names, sorted."""
-        return sorted(self._entries)
+        """All registered names, sorted (families are listed as ``prefix:<argument>``)."""
+        return sorted([*self._entries, *(f"{p}:<{a}>" for p, (_, a) in self._families.items())])
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries
@@ -73,6 +83,11 @@ class Registry:
         if name in self._entries:
             entry = self._entries[name]
             return load_object(entry) if isinstance(entry, str) else entry
+        prefix, sep, value = name.partition(":")
+        if sep and prefix in self._families:
+            entry, argument = self._families[prefix]
+            factory = load_object(entry) if isinstance(entry, str) else entry
+            return functools.partial(factory, **{argument: value})
         if ":" in name:
             return load_object(name)
         raise unknown(self.kind, name, self.names(),

@@ -64,7 +64,7 @@ def _package_file(stem: str) -> Path:
     return Path(str(root.joinpath("datasets", "nasbench201", f"{stem}.pkl")))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_table(dataset: str) -> NB201LiteTable:
     """Load one dataset's table (cached per process; arrays are read-only)."""
     ds = canonical_dataset(dataset)

@@ -72,7 +72,8 @@ class NB201Space(SearchSpace):
 @functools.lru_cache(maxsize=1024)
 def _parse(text: str) -> Arch:
     if not isinstance(text, str):
-        raise InvalidArchitectureError(f"nb201: expected a string like '|nor_conv_3x3~0|+|...|', got {text!r}")
+        raise InvalidArchitectureError(
+            f"nb201: expected a string like '|nor_conv_3x3~0|+|...|', got {text!r}")
     nodes = text.strip().split("+")
     if len(nodes) != 3:
         raise InvalidArchitectureError(
@@ -101,7 +102,7 @@ def _parse(text: str) -> Arch:
     return tuple(ops)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _canonical(arch: Arch) -> str:
     nodes = ["0"]
     k = 0
