@@ -1,0 +1,339 @@
+"""``table``: an oracle over any CSV/Parquet table with declared columns.
+
+One row is one measured evaluation: an architecture string (parsed by the named search space), the
+search metric, and optionally the final (held-out) metric, cost in seconds, params, FLOPs, extra
+metrics, a seed, a fidelity and a dataset. Several rows for one architecture and fidelity are seeds:
+``evaluate`` draws one of them with the caller's generator (the noise a real search sees) and the
+final metric is their mean (of the final column if declared, else of the search metric).
+
+The defaults match the Parquet caches written by live training (``arch, dataset, fidelity, seed,
+score, final, cost, params, flops, curve``), so ``TableOracle(path)`` serves such a file; any other
+table declares its column names. A column left at its default is used when present; a column named
+explicitly must exist. Fidelity cells are :meth:`Fidelity.key` strings (``"epochs=12"``, ``"full"``)
+or plain integers (epochs).
+
+:class:`FinalFromTable` and :func:`read_final_column` join a table's column to another oracle as its
+final metric, e.g. NB201 test accuracy (``../shared/data/nb201/test_accuracy.csv``) for ``nb201-lite``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasarena.errors import ConfigError, DataError, InvalidArchitectureError, unknown
+from nasarena.estimators.base import FULL, Evaluation, Fidelity, Oracle
+from nasarena.spaces.base import Arch, SearchSpace
+
+_AUTO = "<auto>"  # sentinel: "use the default column name if the table has it"
+_OPTIONAL_DEFAULTS = {"final_column": "final", "cost_column": "cost", "params_column": "params",
+                      "flops_column": "flops", "seed_column": "seed", "fidelity_column": "fidelity",
+                      "dataset_column": "dataset", "curve_column": "curve"}
+
+
+def read_frame(path: str | Path) -> Any:
+    """Read a ``.csv``/``.csv.gz`` or ``.parquet`` file into a pandas DataFrame."""
+    import pandas as pd  # local import: tabular oracles that never read a table stay light
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"no such table {p}; give the path of a .csv or .parquet file")
+    name = p.name.lower()
+    if name.endswith((".parquet", ".pq")):
+        return pd.read_parquet(p)
+    if name.endswith((".csv", ".csv.gz")):
+        return pd.read_csv(p)
+    raise DataError(f"{p}: unknown table format; use a .csv, .csv.gz or .parquet file")
+
+
+def check_columns(frame: Any, expected: dict[str, str], source: str) -> None:
+    """Raise :class:`DataError` listing expected and found columns if any expected one is missing.
+
+    ``expected`` maps the role (``"arch_column"``) to the column name declared for it.
+    """
+    found = [str(c) for c in frame.columns]
+    missing = {role: col for role, col in expected.items() if col not in found}
+    if not missing:
+        return
+    hints = []
+    for role, col in missing.items():
+        close = difflib.get_close_matches(col, found, n=1)
+        hints.append(f"{role}={col!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    want = ", ".join(f"{role}={col!r}" for role, col in expected.items())
+    raise DataError(f"{source}: missing column(s) {', '.join(hints)}. Expected columns: {want}; "
+                    f"found columns: {found}. Name the right columns with the matching keyword arguments.")
+
+
+def parse_archs(strings: Sequence[str], space: SearchSpace, source: str) -> list[Arch]:
+    """Parse architecture strings (each distinct one once); errors name the row and the string."""
+    parsed: dict[str, Arch] = {}
+    out = []
+    for row, text in enumerate(strings):
+        arch = parsed.get(text)
+        if arch is None:
+            try:
+                arch = parsed[text] = space.from_string(text)
+            except InvalidArchitectureError as exc:
+                raise DataError(f"{source}: row {row}: {exc}") from None
+        out.append(arch)
+    return out
+
+
+def read_final_column(path: str | Path, space: SearchSpace, arch_column: str,
+                      final_column: str) -> dict[Arch, float]:
+    """Architecture -> mean of ``final_column`` over its rows (a table's held-out metric)."""
+    frame = read_frame(path)
+    check_columns(frame, {"arch_column": arch_column, "final_column": final_column}, str(path))
+    archs = parse_archs(frame[arch_column].astype(str).tolist(), space, str(path))
+    values = frame[final_column].to_numpy(dtype=float)
+    sums: dict[Arch, list[float]] = {}
+    for arch, v in zip(archs, values.tolist(), strict=True):
+        sums.setdefault(arch, []).append(v)
+    return {a: math.fsum(v) / len(v) for a, v in sums.items()}
+
+
+def _fidelity_of(value: Any) -> Fidelity:
+    if isinstance(value, Fidelity):
+        return value
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return Fidelity(epochs=int(value))
+    if isinstance(value, float) and value.is_integer():
+        return Fidelity(epochs=int(value))
+    return Fidelity.parse(str(value))
+
+
+def fidelity_sort_key(f: Fidelity) -> tuple[float, ...]:
+    """Order fidelities cheapest first; an unset field means the full value (sorts last)."""
+    return tuple(math.inf if v is None else float(v)
+                 for v in (f.epochs, f.data_fraction, f.channels, f.cells, f.resolution))
+
+
+def _curve(value: Any) -> tuple[float, ...] | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str):  # CSV round trip of a list: "[1.0, 2.0]"
+        value = [v for v in value.strip("[]() ").replace(",", " ").split()]
+    return tuple(float(v) for v in value)
+
+
+class TableOracle(Oracle):
+    """Oracle over a CSV/Parquet table (see module docstring for the column conventions).
+
+    Only ``path`` is required. ``space`` is a registered space name or a :class:`SearchSpace`;
+    ``dataset`` selects rows when the table has a dataset column; ``fidelity`` is the fidelity of
+    every row when the table has no fidelity column; ``constant_cost`` is the cost in seconds of
+    every evaluation when it has no cost column. ``on_missing="fail"`` returns a failed
+    :class:`Evaluation` (and NaN final metric) for an architecture absent from the table instead of
+    raising :class:`DataError`. ``metric`` / ``final_name`` label the two metrics in outputs.
+    """
+
+    name = "table"
+
+    def __init__(self, path: str | Path, *, space: str | SearchSpace = "nb201", dataset: str | None = None,
+                 arch_column: str = "arch", score_column: str = "score", final_column: str | None = _AUTO,
+                 cost_column: str | None = _AUTO, params_column: str | None = _AUTO,
+                 flops_column: str | None = _AUTO, seed_column: str | None = _AUTO,
+                 fidelity_column: str | None = _AUTO, dataset_column: str | None = _AUTO,
+                 curve_column: str | None = _AUTO, extra_columns: Sequence[str] = (),
+                 fidelity: str | Fidelity = FULL, constant_cost: float = 1.0, on_missing: str = "error",
+                 metric: str | None = None, final_name: str | None = None) -> None:
+        if on_missing not in ("error", "fail"):
+            raise unknown("on_missing mode", on_missing, ("error", "fail"))
+        if isinstance(space, str):
+            from nasarena.registry import make_space
+            space = make_space(space)
+        self.space = space
+        self.path = Path(path)
+        self.on_missing = on_missing
+        frame = read_frame(self.path)
+        found = {str(c) for c in frame.columns}
+        declared = {"final_column": final_column, "cost_column": cost_column,
+                    "params_column": params_column, "flops_column": flops_column,
+                    "seed_column": seed_column, "fidelity_column": fidelity_column,
+                    "dataset_column": dataset_column, "curve_column": curve_column}
+        cols: dict[str, str | None] = {}
+        for role, col in declared.items():
+            if col == _AUTO:
+                default = _OPTIONAL_DEFAULTS[role]
+                col = default if default in found else None
+            cols[role] = col
+        expected = {"arch_column": arch_column, "score_column": score_column,
+                    **{r: c for r, c in cols.items() if c is not None},
+                    **{f"extra_columns[{i}]": c for i, c in enumerate(extra_columns)}}
+        check_columns(frame, expected, str(self.path))
+        self.columns = expected
+        frame = self._select_dataset(frame, cols["dataset_column"], dataset)
+        self.metric = metric or score_column  # type: ignore[misc]
+        self.final_metric_name = final_name or cols["final_column"] or f"{score_column}_seed_mean"  # type: ignore[misc]
+        self.constant_cost = float(constant_cost)
+        self._build(frame, arch_column, score_column, cols, tuple(extra_columns), fidelity)
+
+    def _select_dataset(self, frame: Any, column: str | None, dataset: str | None) -> Any:
+        if column is None:
+            self.dataset = dataset or self.path.name.split(".")[0]
+            self.datasets = (self.dataset,)  # type: ignore[misc]
+            return frame
+        values = sorted(str(v) for v in frame[column].unique())
+        if dataset is None:
+            if len(values) != 1:
+                raise ConfigError(f"{self.path} holds several datasets {values}; choose one with dataset=...")
+            dataset = values[0]
+        if dataset not in values:
+            raise unknown("dataset", dataset, values, f"(datasets present in {self.path})")
+        self.dataset = dataset
+        self.datasets = tuple(values)  # type: ignore[misc]
+        return frame[frame[column].astype(str) == dataset]
+
+    def _build(self, frame: Any, arch_column: str, score_column: str, cols: dict[str, str | None],
+               extra: tuple[str, ...], fidelity: str | Fidelity) -> None:
+        src = str(self.path)
+        archs = parse_archs(frame[arch_column].astype(str).tolist(), self.space, src)
+        n = len(archs)
+        if n == 0:
+            raise DataError(f"{src}: the table has no rows for dataset {self.dataset!r}")
+
+        def column(role: str, fill: float) -> list[float]:
+            name = cols[role]
+            return [fill] * n if name is None else frame[name].to_numpy(dtype=float).tolist()
+
+        score = frame[score_column].to_numpy(dtype=float).tolist()
+        final = column("final_column", math.nan)
+        cost = column("cost_column", self.constant_cost)
+        params = column("params_column", math.nan)
+        flops = column("flops_column", math.nan)
+        seeds = column("seed_column", math.nan)
+        extras = [frame[c].to_numpy(dtype=float).tolist() for c in extra]
+        if cols["fidelity_column"] is None:
+            default = fidelity if isinstance(fidelity, Fidelity) else Fidelity.parse(fidelity)
+            fids = [default] * n
+        else:
+            cache: dict[Any, Fidelity] = {}
+            fids = []
+            for v in frame[cols["fidelity_column"]].tolist():
+                if v not in cache:
+                    cache[v] = _fidelity_of(v)
+                fids.append(cache[v])
+        curves = [None] * n if cols["curve_column"] is None else \
+            [_curve(v) for v in frame[cols["curve_column"]].tolist()]
+
+        self.fidelities = tuple(sorted(set(fids), key=fidelity_sort_key))
+        order = range(n) if cols["seed_column"] is None else \
+            sorted(range(n), key=lambda i: (seeds[i] if not math.isnan(seeds[i]) else math.inf, i))
+        use_final = cols["final_column"] is not None
+        rows: dict[tuple[Arch, Fidelity], list[tuple[Any, ...]]] = {}
+        finals: dict[Arch, list[float]] = {}
+        top = self.fidelities[-1]
+        for i in order:
+            ex = {name: vals[i] for name, vals in zip(extra, extras, strict=True)}
+            if not math.isnan(seeds[i]):
+                ex["seed"] = seeds[i]
+            rows.setdefault((archs[i], fids[i]), []).append(
+                (score[i], cost[i], params[i], flops[i], ex, curves[i]))
+            if fids[i] == top:
+                finals.setdefault(archs[i], []).append(final[i] if use_final else score[i])
+        self._rows = {k: tuple(v) for k, v in rows.items()}
+        self._final = {a: math.fsum(v) / len(v) for a, v in finals.items()}
+        # params of an architecture: its first row at the top fidelity (seeds share the network)
+        self._params = {a: r[0][2] for (a, f), r in self._rows.items()
+                        if f == top and not math.isnan(r[0][2])}
+        values = np.array(list(self._final.values()), dtype=float)
+        self.best_final = float(np.nanmax(values)) if np.isfinite(values).any() else math.nan
+        self.n_rows = n
+
+    # ---- the oracle contract ---------------------------------------------------------------
+    def evaluate(self, arch: Arch, fidelity: Fidelity | None, rng: np.random.Generator) -> Evaluation:
+        """One row of ``arch`` at ``fidelity`` drawn with ``rng`` (one seed, if there are several)."""
+        fid = self.fidelities[-1] if fidelity is None else fidelity
+        rows = self._rows.get((arch, fid))
+        if rows is None:
+            fid = self.check_fidelity(fidelity)
+            rows = self._rows.get((arch, fid))
+            if rows is None:
+                msg = f"{self.path}: no row for {self.space.to_string(arch)} at fidelity {fid.key()}"
+                if self.on_missing == "fail":
+                    return Evaluation.failed(arch, fid, msg)
+                raise DataError(msg + "; pass on_missing='fail' to treat missing rows as failed evaluations")
+        score, cost, params, flops, extras, curve = rows[int(rng.random() * len(rows))]
+        return Evaluation(arch=arch, fidelity=fid, score=score, cost=cost, params=params, flops=flops,
+                          curve=curve, extras=dict(extras))
+
+    def final_metric(self, arch: Arch) -> float:
+        """Mean over the rows of ``arch`` at the top fidelity of the final column (or the score)."""
+        value = self._final.get(tuple(arch))
+        if value is None:
+            if self.on_missing == "fail":
+                return math.nan
+            raise DataError(f"{self.path}: no row for {self.space.to_string(arch)} at the top fidelity "
+                            f"{self.fidelities[-1].key()}, so it has no final metric")
+        return value
+
+    def params(self, arch: Arch) -> float:
+        """Params (millions) from the params column, NaN where the table has none."""
+        return self._params.get(tuple(arch), math.nan)
+
+    def archs(self) -> list[Arch]:
+        """Architectures that have a final metric (rows at the top fidelity), in table order."""
+        return list(self._final)
+
+    def describe(self) -> dict[str, Any]:
+        """Base description plus the file, the columns used and how cost is obtained."""
+        cost = (f"column {self.columns['cost_column']!r}" if "cost_column" in self.columns
+                else f"constant {self.constant_cost:g} s per evaluation (the table has no cost column)")
+        return {**super().describe(), "source": str(self.path), "columns": dict(self.columns),
+                "cost": cost, "rows": self.n_rows}
+
+
+class FinalFromTable(Oracle):
+    """Wrap an oracle and take its final metric from a table column (e.g. test accuracy).
+
+    Everything a strategy sees (``evaluate``) is the wrapped oracle's; only the harness-side
+    :meth:`final_metric` (and ``best_final``) come from ``final_column`` of ``path``, averaged
+    over rows of the same architecture.
+    """
+
+    def __init__(self, oracle: Oracle, path: str | Path, arch_column: str, final_column: str,
+                 final_name: str | None = None) -> None:
+        self.inner = oracle
+        self.name = oracle.name  # type: ignore[misc]
+        self.datasets = oracle.datasets  # type: ignore[misc]
+        self.metric = oracle.metric  # type: ignore[misc]
+        self.final_metric_name = final_name or final_column  # type: ignore[misc]
+        self.space = oracle.space
+        self.dataset = oracle.dataset
+        self.fidelities = oracle.fidelities
+        self.path = Path(path)
+        self.final_column = final_column
+        self._final = read_final_column(path, oracle.space, arch_column, final_column)
+        values = np.array(list(self._final.values()), dtype=float)
+        self.best_final = float(np.nanmax(values)) if np.isfinite(values).any() else math.nan
+
+    def evaluate(self, arch: Arch, fidelity: Fidelity | None, rng: np.random.Generator) -> Evaluation:
+        """The wrapped oracle's evaluation, unchanged."""
+        return self.inner.evaluate(arch, fidelity, rng)
+
+    def final_metric(self, arch: Arch) -> float:
+        """``final_column`` of ``arch`` in the table; :class:`DataError` if the table lacks it."""
+        try:
+            return self._final[tuple(arch)]
+        except KeyError:
+            raise DataError(f"{self.path} has no row for {self.space.to_string(arch)} "
+                            f"(column {self.final_column!r})") from None
+
+    def params(self, arch: Arch) -> float:
+        """The wrapped oracle's params."""
+        return self.inner.params(arch)
+
+    def describe(self) -> dict[str, Any]:
+        """The wrapped oracle's description with the final metric replaced by the table column."""
+        return {**self.inner.describe(), "final_metric": self.final_metric_name,
+                "best_final": self.best_final,
+                "final_metric_source": f"column {self.final_column!r} of {self.path}"}
+
+
+__all__ = ["FinalFromTable", "TableOracle", "check_columns", "fidelity_sort_key", "parse_archs",
+           "read_final_column", "read_frame"]
