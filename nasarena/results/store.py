@@ -1,0 +1,247 @@
+"""The result store: one Parquet file per finished run, written atomically, read back as a study.
+
+Layout of a study folder::
+
+    study.json                 the StudyConfig (written once by run_study)
+    runs/<run_id>.parquet      one file per finished run (ok or failed)
+
+A run file holds the trajectory (schema columns) and, under ``schema.RUN_META_KEY`` in the Parquet
+key-value metadata, the run record as JSON (config, oracle description, versions, status,
+traceback). Files are written to a temporary name in the same folder, fsynced and renamed with
+``os.replace``, so a reader never sees half a file and a study killed with SIGKILL loses at most the
+runs that were in flight; their temp files (named after the writer's pid) are ignored and cleaned.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from nasarena.errors import DataError
+from nasarena.results import schema as S
+
+log = logging.getLogger(__name__)
+
+RUNS_DIR = "runs"
+SUFFIX = ".parquet"
+TMP_SUFFIX = ".tmp"
+
+#: Columns of :attr:`Study.runs` (one row per run), in order.
+RUN_COLUMNS: tuple[str, ...] = (
+    "run_id", "strategy", "oracle", "dataset", "seed", "n_workers", "status", "error", "max_time",
+    "max_evals", "best_final", "search_metric", "final_metric", "n_evals", "sim_time", "stop_reason",
+    "wall_seconds", "config",
+)
+
+
+@dataclass
+class Study:
+    """Everything stored in a study folder.
+
+    ``trajectories``: all rows of all runs (schema columns, sorted by run and evaluation index);
+    ``runs``: one row per run (:data:`RUN_COLUMNS`); ``meta``: the full run records, in ``runs``
+    order; ``config``: the contents of ``study.json`` if present.
+    """
+
+    path: Path
+    trajectories: pd.DataFrame
+    runs: pd.DataFrame
+    meta: list[dict[str, Any]] = field(default_factory=list)
+    config: dict[str, Any] | None = None
+
+
+def runs_dir(study_dir: str | Path) -> Path:
+    """The folder holding a study's run files."""
+    return Path(study_dir) / RUNS_DIR
+
+
+def run_path(study_dir: str | Path, run_id: str) -> Path:
+    """Where the run ``run_id`` is (or will be) stored."""
+    return runs_dir(study_dir) / f"{run_id}{SUFFIX}"
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "item"):
+        return obj.item()
+    return str(obj)
+
+
+def _clean_json(value: Any) -> Any:
+    """Replace non-finite floats by None so the record is standard JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _clean_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_json(v) for v in value]
+    return value
+
+
+def write_run(study_dir: str | Path, result: Any) -> Path:
+    """Store a :class:`~nasarena.bench.runner.RunResult` atomically; returns the file's path.
+
+    Writing the same run again replaces the file with identical rows (never a duplicate), which
+    makes a resumed study safe even if an orphaned worker of a killed study finishes late.
+    """
+    folder = runs_dir(study_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{result.run_id}{SUFFIX}"
+    meta = dict(result.meta)
+    meta.setdefault("run_id", result.run_id)
+    meta["status"], meta["error"] = result.status, result.error
+    text = json.dumps(_clean_json(meta), default=_json_default, sort_keys=True)
+    table = pa.Table.from_pandas(result.trajectory, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                           S.RUN_META_KEY.encode(): text.encode()})
+    tmp = folder / f".{result.run_id}.{os.getpid()}.{uuid.uuid4().hex[:8]}{TMP_SUFFIX}"
+    try:
+        with open(tmp, "wb") as fh:
+            pq.write_table(table, fh, compression="zstd")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    _fsync_dir(folder)
+    return final
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Persist the rename itself (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_temps(study_dir: str | Path) -> list[Path]:
+    """Delete temp files left by writers that no longer run (killed studies); returns them.
+
+    Temp files of live processes are kept, so cleaning never races a concurrent writer.
+    """
+    removed = []
+    folder = runs_dir(study_dir)
+    if not folder.is_dir():
+        return removed
+    for tmp in folder.glob(f".*{TMP_SUFFIX}"):
+        parts = tmp.name.split(".")
+        try:
+            pid = int(parts[-3])
+        except (IndexError, ValueError):
+            pid = -1
+        if pid < 0 or not _pid_alive(pid):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    if removed:
+        log.info("removed %d stale temp file(s) from %s", len(removed), folder)
+    return removed
+
+
+def _run_files(study_dir: str | Path) -> list[Path]:
+    folder = runs_dir(study_dir)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob(f"*{SUFFIX}") if not p.name.startswith("."))
+
+
+def finished_run_ids(study_dir: str | Path) -> set[str]:
+    """Ids of the runs stored in ``study_dir`` (ok or failed); a resumed study skips these."""
+    return {p.name[: -len(SUFFIX)] for p in _run_files(study_dir)}
+
+
+def _corrupt(path: Path, exc: BaseException) -> DataError:
+    return DataError(f"{path} is not a readable nasarena run file ({type(exc).__name__}: {exc}); delete it "
+                     f"and rerun the study, which recomputes that run")
+
+
+def read_run(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One run file's trajectory and record; a damaged file raises :class:`DataError` naming it."""
+    path = Path(path)
+    try:
+        table = pq.read_table(path)
+        raw = (table.schema.metadata or {})[S.RUN_META_KEY.encode()]
+        meta = json.loads(raw)
+    except (OSError, pa.ArrowException, KeyError, ValueError) as exc:
+        raise _corrupt(path, exc) from None
+    df = table.to_pandas()
+    missing = [c for c in S.COLUMNS if c not in df.columns]
+    if missing:
+        raise _corrupt(path, KeyError(f"missing columns {missing}"))
+    return df[list(S.COLUMNS)], meta
+
+
+def _run_row(meta: dict[str, Any]) -> dict[str, Any]:
+    cfg = meta.get("config", {})
+    desc = meta.get("oracle", {})
+    budget = cfg.get("budget", {})
+    return {
+        "run_id": meta.get("run_id"), "strategy": cfg.get("strategy"), "oracle": cfg.get("oracle"),
+        "dataset": desc.get("dataset"), "seed": cfg.get("seed"), "n_workers": cfg.get("n_workers"),
+        "status": meta.get("status"), "error": meta.get("error"), "max_time": budget.get("max_time"),
+        "max_evals": budget.get("max_evals"), "best_final": desc.get("best_final"),
+        "search_metric": desc.get("search_metric"), "final_metric": desc.get("final_metric"),
+        "n_evals": meta.get("n_evals"), "sim_time": meta.get("sim_time"),
+        "stop_reason": meta.get("stop_reason"), "wall_seconds": meta.get("wall_seconds"),
+        "config": json.dumps(cfg, sort_keys=True),
+    }
+
+
+_RUN_DTYPES = {"seed": "int64", "n_workers": "int64", "max_time": "float64", "max_evals": "Int64",
+               "best_final": "float64", "n_evals": "int64", "sim_time": "float64", "wall_seconds": "float64"}
+
+
+def load_study(study_dir: str | Path) -> Study:
+    """Read every run of a study folder (temp files of killed writers are ignored).
+
+    Raises :class:`DataError` if the folder has no runs, or naming a damaged file to delete.
+    """
+    study_dir = Path(study_dir)
+    files = _run_files(study_dir)
+    if not files:
+        raise DataError(f"{study_dir} holds no finished runs (expected {runs_dir(study_dir)}/*{SUFFIX}); "
+                        f"run a study there first, e.g. `nasarena run --out {study_dir} ...`")
+    frames, metas = [], []
+    for path in files:
+        df, meta = read_run(path)
+        meta.setdefault("run_id", path.name[: -len(SUFFIX)])
+        frames.append(df)
+        metas.append(meta)
+    trajectories = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(S.COLUMNS))
+    trajectories = trajectories.sort_values([S.RUN_ID, S.EVAL_INDEX], kind="stable", ignore_index=True)
+    runs = pd.DataFrame([_run_row(m) for m in metas], columns=list(RUN_COLUMNS))
+    runs = runs.astype({k: v for k, v in _RUN_DTYPES.items() if k in runs})
+    config = None
+    cfg_path = study_dir / "study.json"
+    if cfg_path.is_file():
+        try:
+            config = json.loads(cfg_path.read_text())
+        except ValueError as exc:
+            raise DataError(f"{cfg_path} is not valid JSON ({exc}); delete it or rewrite it") from None
+    return Study(path=study_dir, trajectories=trajectories, runs=runs, meta=metas, config=config)
