@@ -62,7 +62,9 @@ def check_columns(frame: Any, expected: dict[str, str], source: str) -> None:
         return
     hints = []
     for role, col in missing.items():
-        close = difflib.get_close_matches(col, found, n=1)
+        low = col.lower()
+        close = difflib.get_close_matches(col, found, n=1, cutoff=0.5) or \
+            [f for f in found if f.lower() in low or low in f.lower()][:1]
         hints.append(f"{role}={col!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     want = ", ".join(f"{role}={col!r}" for role, col in expected.items())
     raise DataError(f"{source}: missing column(s) {', '.join(hints)}. Expected columns: {want}; "
