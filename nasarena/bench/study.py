@@ -99,6 +99,9 @@ def validate(config: StudyConfig) -> None:
             oracle, _ = _oracle_for(rc.oracle, json.dumps(rc.oracle_kwargs, sort_keys=True))
         except TypeError as exc:
             raise ConfigError(f"oracle {rc.oracle!r} does not accept {rc.oracle_kwargs}: {exc}") from None
+        except ModuleNotFoundError as exc:
+            raise ConfigError(f"oracle {rc.oracle!r} is registered but cannot be imported ({exc}); "
+                              f"see `nasarena list oracles`") from None
         try:
             factory = STRATEGIES.resolve(rc.strategy)
         except ModuleNotFoundError as exc:

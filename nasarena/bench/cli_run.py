@@ -1,0 +1,233 @@
+"""``nasarena run``, ``nasarena bench`` and ``nasarena list``: studies from the command line.
+
+``run`` takes a grid (strategies x seeds on one oracle/dataset) from flags and/or a YAML/JSON study
+file; ``bench`` is the ``make bench`` preset (NB201-lite cifar10-valid, RS / regularized evolution /
+evolution / REINFORCE / REINFORCE-LSTM, 100 seeds, 150 full trainings of simulated time) followed by
+the report; ``list`` shows the registered names. Every name is validated before any run starts, and a
+bad one exits with status 2 and the list of valid names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from nasarena.bench.config import Budget, StudyConfig, load_study_config, parse_seeds
+from nasarena.errors import ConfigError, UnknownNameError
+from nasarena.registry import ORACLES, SPACES, STRATEGIES
+
+log = logging.getLogger(__name__)
+
+BENCH_STRATEGIES = ("random", "regularized-evolution", "evolution", "reinforce", "reinforce-lstm")
+BENCH_ORACLE, BENCH_DATASET = "nb201-lite", "cifar10-valid"
+BENCH_TRAININGS = 150
+#: ``../shared/data/nb201/test_accuracy.csv`` next to the repository (used with ``--test-accuracy``).
+DEFAULT_TEST_TABLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "nb201" / "test_accuracy.csv"
+
+
+def _key_value(text: str) -> tuple[str, Any]:
+    """``k=v`` with ``v`` read as YAML (so numbers, booleans and lists get their types)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key.strip(), yaml.safe_load(value)
+    except yaml.YAMLError:
+        return key.strip(), value
+
+
+def _strategy_args(items: list[str], strategies: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Parse repeated ``strategy.key=value`` into {strategy: {key: value}}."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        lhs, _ = _key_value(item)
+        name, dot, key = lhs.rpartition(".")
+        if not dot or not name:
+            raise ConfigError(f"--strategy-arg {item!r} must be STRATEGY.KEY=VALUE, e.g. "
+                              f"regularized-evolution.population_size=100")
+        if name not in strategies:
+            raise ConfigError(f"--strategy-arg {item!r} names strategy {name!r}, which is not in this study "
+                              f"({', '.join(strategies)})")
+        out.setdefault(name, {})[key] = _key_value(item)[1]
+    return out
+
+
+def _add_grid_args(p: argparse.ArgumentParser, *, preset: bool) -> None:
+    p.add_argument("--strategies", help="comma-separated strategy names" +
+                   (f" (default: {','.join(BENCH_STRATEGIES)})" if preset else ""))
+    p.add_argument("--seeds", help="seeds, e.g. 0-99 or 0,3,5" + (" (default: 0-99)" if preset else ""))
+    p.add_argument("--jobs", type=int, help="processes (default: all cores; 1 runs in this process)")
+    p.add_argument("--workers", type=int, help="asynchronous workers per run (default 1: sequential)")
+    p.add_argument("--strategy-arg", action="append", default=[], metavar="STRATEGY.KEY=VALUE",
+                   help="a strategy hyper-parameter, repeatable "
+                        "(e.g. regularized-evolution.population_size=100)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``run``, ``bench`` and ``list`` sub-commands."""
+    p = subparsers.add_parser(
+        "run", help="run (or resume) a study: strategies x seeds on one oracle",
+        description="Run a grid of strategies x seeds on an oracle/dataset. Finished runs in --out are "
+                    "skipped, so rerunning resumes a killed study.")
+    p.add_argument("--config", type=Path, help="YAML/JSON study file (flags below override its fields)")
+    p.add_argument("--oracle", help="oracle name (see `nasarena list oracles`)")
+    p.add_argument("--dataset", help="dataset of the oracle (see `nasarena list datasets`)")
+    p.add_argument("--oracle-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra oracle argument, repeatable (e.g. test_table=path.csv)")
+    p.add_argument("--budget-time", type=float, help="simulated seconds per run")
+    p.add_argument("--budget-evals", type=int, help="finished evaluations per run")
+    p.add_argument("--out", type=Path, required=True, help="study folder (created; resumed if it exists)")
+    _add_grid_args(p, preset=False)
+    p.set_defaults(func=cmd_run)
+
+    b = subparsers.add_parser(
+        "bench", help="the `make bench` study (NB201-lite cifar10-valid) and its report",
+        description="RS / regularized evolution / evolution / REINFORCE / REINFORCE-LSTM on NB201-lite "
+                    "cifar10-valid, 100 seeds, a budget of 150 mean full trainings of simulated time, "
+                    "then the report.")
+    b.add_argument("--out", type=Path, default=Path("runs/bench"), help="study folder (default runs/bench)")
+    b.add_argument("--trainings", type=float, default=BENCH_TRAININGS,
+                   help="budget in mean 200-epoch training times of the dataset (default 150)")
+    b.add_argument("--test-accuracy", action="store_true",
+                   help=f"report test accuracy from --test-table (default {DEFAULT_TEST_TABLE})")
+    b.add_argument("--test-table", type=Path, help="CSV with test accuracies (implies --test-accuracy)")
+    b.add_argument("--no-report", action="store_true", help="skip writing the report")
+    _add_grid_args(b, preset=True)
+    b.set_defaults(func=cmd_bench)
+
+    ls = subparsers.add_parser("list", help="list registered strategies, oracles, spaces or datasets",
+                               description="List the names nasarena knows.")
+    ls.add_argument("what", choices=("strategies", "oracles", "spaces", "datasets"))
+    ls.set_defaults(func=cmd_list)
+
+
+def _overrides(args: argparse.Namespace, strategies: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if args.strategies:
+        out["strategies"] = tuple(s.strip() for s in args.strategies.split(",") if s.strip())
+    if args.seeds:
+        out["seeds"] = parse_seeds(args.seeds)
+    if args.workers is not None:
+        out["n_workers"] = args.workers
+    if args.strategy_arg:
+        out["strategy_kwargs"] = _strategy_args(args.strategy_arg, out.get("strategies", strategies))
+    return out
+
+
+def study_from_args(args: argparse.Namespace) -> StudyConfig:
+    """Build the study of ``nasarena run`` from ``--config`` and the flags that override it."""
+    base: dict[str, Any] = {}
+    if args.config is not None:
+        base = load_study_config(args.config).to_dict()
+    strategies = tuple(base.get("strategies", ()))
+    base.update(_overrides(args, strategies))
+    if args.oracle:
+        base["oracle"] = args.oracle
+    okw = dict(base.get("oracle_kwargs") or {})
+    okw.update(dict(_key_value(a) for a in args.oracle_arg))
+    if args.dataset:
+        okw["dataset"] = args.dataset
+    base["oracle_kwargs"] = okw
+    if args.budget_time is not None or args.budget_evals is not None:
+        base["budget"] = {"max_time": args.budget_time, "max_evals": args.budget_evals}
+    missing = [flag for key, flag in (("strategies", "--strategies"), ("oracle", "--oracle"),
+                                      ("seeds", "--seeds"), ("budget", "--budget-time/--budget-evals"))
+               if not base.get(key)]
+    if missing:
+        raise ConfigError(f"give {', '.join(missing)} (or a --config file that sets them)")
+    return StudyConfig.from_dict(base)
+
+
+def _run_and_print(config: StudyConfig, args: argparse.Namespace) -> Any:
+    from nasarena.bench.study import run_study
+
+    summary = run_study(config, args.out, jobs=args.jobs, progress=not args.no_progress)
+    print(summary)
+    if summary.failed:
+        print(f"{len(summary.failed)} run(s) failed; their tracebacks are stored with them "
+              f"(see the 'error' column of load_study({str(args.out)!r}).runs)")
+    return summary
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``nasarena run``."""
+    _run_and_print(study_from_args(args), args)
+    return 0
+
+
+def mean_train_time(dataset: str = BENCH_DATASET) -> float:
+    """Mean 200-epoch training time (seconds) over architectures (seed mean each) of NB201-lite."""
+    from nasarena.estimators.nb201_lite import load_table
+
+    return float(np.nanmean(np.nanmean(load_table(dataset).train_time, axis=1)))
+
+
+def bench_config(args: argparse.Namespace) -> StudyConfig:
+    """The ``make bench`` study, with the preset's defaults and the given overrides."""
+    oracle_kwargs: dict[str, Any] = {"dataset": BENCH_DATASET}
+    if args.test_accuracy or args.test_table is not None:
+        table = args.test_table or DEFAULT_TEST_TABLE
+        if not Path(table).is_file():
+            raise ConfigError(f"test-accuracy table {table} not found; pass --test-table PATH "
+                              f"(e.g. ../shared/data/nb201/test_accuracy.csv)")
+        oracle_kwargs["test_table"] = str(Path(table).resolve())
+    if not args.trainings > 0:
+        raise ConfigError(f"--trainings must be positive, got {args.trainings}")
+    budget = Budget(max_time=round(args.trainings * mean_train_time(BENCH_DATASET), 3))
+    base = StudyConfig(strategies=BENCH_STRATEGIES, oracle=BENCH_ORACLE, oracle_kwargs=oracle_kwargs,
+                       seeds=tuple(range(100)), budget=budget)
+    return dataclasses.replace(base, **_overrides(args, base.strategies))
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """``nasarena bench``: the preset study, then the report (if the report module is installed)."""
+    config = bench_config(args)
+    print(f"bench: {len(config.strategies)} strategies x {len(config.seeds)} seeds on {config.oracle} "
+          f"{config.oracle_kwargs.get('dataset')}, budget {config.budget.max_time:.0f} simulated s "
+          f"({args.trainings:g} mean full trainings), output {args.out}")
+    _run_and_print(config, args)
+    if args.no_report:
+        return 0
+    try:
+        report = importlib.import_module("nasarena.results.report")
+    except ModuleNotFoundError as exc:
+        if exc.name != "nasarena.results.report":
+            raise
+        print(f"report module not available; runs are in {args.out} "
+              f"(load them with nasarena.results.store.load_study)")
+        return 0
+    paths = report.write_report(Path(args.out))
+    for name, path in sorted(paths.items()):
+        print(f"{name}: {path}")
+    return 0
+
+
+def _datasets() -> list[str]:
+    lines = []
+    for name in ORACLES.names():
+        try:
+            cls = ORACLES.resolve(name)
+        except (ModuleNotFoundError, ImportError, UnknownNameError) as exc:
+            lines.append(f"{name}: (not available: {exc})")
+            continue
+        ds = getattr(cls, "datasets", ())
+        lines.append(f"{name}: {', '.join(ds) if ds else '(any: given by its arguments)'}")
+    return lines
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """``nasarena list``."""
+    if args.what == "datasets":
+        lines = _datasets()
+    else:
+        lines = {"strategies": STRATEGIES, "oracles": ORACLES, "spaces": SPACES}[args.what].names()
+    print("\n".join(lines))
+    return 0
