@@ -1,0 +1,54 @@
+"""``nasarena report``: analyse a finished (or partly finished) study and write its report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from nasarena.errors import ConfigError, DataError
+from nasarena.results.stats import DEFAULT_EVOLUTION, DEFAULT_RL
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``report`` sub-command (called by :func:`nasarena.bench.cli.build_parser`)."""
+    p = subparsers.add_parser(
+        "report", help="write report.md, a self-contained report.html, CSV tables and figures for a study",
+        description="Aggregate a study's runs (anytime curves, finals, regret areas), test the "
+                    "RL-vs-evolution claims of Real et al. 2019, compare every strategy with a "
+                    "reference, and write report.md, report.html (figures embedded), CSVs and PNG/SVG "
+                    "figures. Failed runs are listed and excluded.")
+    p.add_argument("study_dir", type=Path, help="folder of the study (one Parquet file per run)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: STUDY_DIR/report)")
+    p.add_argument("--reference", default=DEFAULT_EVOLUTION,
+                   help=f"strategy every other one is compared with (default: {DEFAULT_EVOLUTION})")
+    p.add_argument("--rl", default=DEFAULT_RL, help=f"the RL strategy of the verdict (default: {DEFAULT_RL})")
+    p.add_argument("--evolution", default=DEFAULT_EVOLUTION,
+                   help=f"the evolution strategy of the verdict (default: {DEFAULT_EVOLUTION})")
+    p.add_argument("--margin", type=float, default=0.1,
+                   help="equivalence margin of the final-accuracy TOST, in the final metric's units "
+                        "(percentage points for accuracies; default: 0.1)")
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level (default: 0.05)")
+    p.add_argument("--bootstrap", type=int, default=1000,
+                   help="bootstrap resamples for the curve bands (default: 1000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: 0)")
+    p.set_defaults(func=run_report)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Write the report for ``args.study_dir`` and print where it is."""
+    from nasarena.results.report import write_report
+
+    if not args.study_dir.is_dir():
+        raise DataError(f"study folder {args.study_dir} does not exist; give the --out folder of a "
+                        f"`nasarena run` (or `nasarena bench`)")
+    if args.margin <= 0:
+        raise ConfigError(f"--margin must be positive, got {args.margin}")
+    if args.bootstrap < 100:
+        raise ConfigError(f"--bootstrap must be at least 100 for a 95% band, got {args.bootstrap}")
+    paths = write_report(args.study_dir, args.out, rl=args.rl, evolution=args.evolution,
+                         reference=args.reference, margin=args.margin, alpha=args.alpha,
+                         n_boot=args.bootstrap, seed=args.seed)
+    print(f"report: {paths['report.html']}")
+    print(f"        {paths['report.md']}")
+    print(f"tables: {paths['summary.csv'].parent}/{{summary,verdict,comparisons,runs,curves}}.csv")
+    return 0

@@ -1,0 +1,364 @@
+"""The study report: ``report.md``, a self-contained ``report.html``, CSV tables and figures.
+
+:func:`write_report` is the one entry point (``nasarena report`` and ``nasarena bench`` call it). The
+report first says what was searched on (oracle, dataset, search metric, budget, workers, seeds, runs,
+failed runs with their errors) and what is reported (the final metric), then the summary per
+strategy, the RL-vs-evolution verdict with one sentence per claim, the comparison of every strategy
+with a reference, the figures, and the methods (step semantics, bands, areas, tests) in plain words.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nasarena.errors import DataError
+from nasarena.results import schema as S
+from nasarena.results.aggregate import GROUP_KEYS, SETTING_KEYS, anytime_curves, run_table, strategy_summary
+from nasarena.results.plots import make_figures, metric_labels
+from nasarena.results.stats import (
+    DEFAULT_EVOLUTION,
+    DEFAULT_RL,
+    QUANTITY_NAMES,
+    compare_to_reference,
+    verdict,
+)
+
+FIGURE_CAPTIONS: dict[str, str] = {
+    "anytime_regret_time": "Regret of the incumbent against simulated time (log axis): mean over seeds "
+                           "with a 95% bootstrap band.",
+    "anytime_regret_time_median": "Regret against simulated time: median over seeds with the "
+                                  "interquartile range.",
+    "anytime_final_time": "Final metric of the incumbent against simulated time: mean with 95% band.",
+    "anytime_regret_evals": "Regret against the number of finished evaluations: mean with 95% band.",
+    "anytime_regret_evals_median": "Regret against finished evaluations: median with IQR.",
+    "anytime_final_evals": "Final metric of the incumbent against finished evaluations: mean with 95% band.",
+    "final_distribution": "Final metric of the final incumbent of every completed run, per strategy.",
+    "params_vs_final": "Size against final metric of the final incumbents (marker area: number of runs).",
+}
+
+METHODS = """\
+* **Incumbent.** After each finished evaluation the runner records the incumbent (best *observed*
+  search score so far) with its held-out final metric, its regret (best final metric in the space
+  minus the incumbent's) and its size. Strategies never see the final metric.
+* **Step semantics.** A run's incumbent at time *t* (or after *k* evaluations) is the one recorded
+  in its last evaluation finished at or before *t*; after its last evaluation a run keeps its
+  incumbent until the end of the budget.
+* **Before the first result** a run has no incumbent (undefined, not zero). A curve point is drawn
+  only where every completed run of the strategy has an incumbent, so early means are not biased
+  towards runs whose first evaluation happened to be cheap.
+* **Bands.** Mean over seeds with a 95% percentile bootstrap band ({n_boot} resamples of runs, seed
+  {seed}); median with the interquartile range in the "median" figures.
+* **Regret area (AUC).** The incumbent's regret integrated over *linear* simulated time (or over
+  evaluations, each evaluation counting for one unit) from the run's first incumbent to the end of
+  the budget, divided by the length of that window: a time-averaged regret in the final metric's
+  units, comparable across budgets. Lower is better; 0 means the best architecture was found at once.
+* **Failed runs** (a strategy raised, or the run did not finish) are counted and listed above,
+  and excluded from every curve, table and test.
+* **Tests** (scipy.stats). Same final accuracy: TOST equivalence with two one-sided Welch t-tests
+  against a margin of ±{margin:g} in the final metric's units (percentage points for accuracies),
+  with a two-sided Mann-Whitney U test of difference beside it. Anytime performance and model size:
+  one-sided Mann-Whitney U. Effect sizes: Cliff's delta (the rank-biserial correlation; evolution
+  versus RL, so a negative delta means evolution's values tend to be lower) and differences of means
+  (Welch CI) and medians (bootstrap CI). alpha = {alpha:g}; the three claims are separate hypotheses
+  and are not corrected for multiplicity; comparisons with the reference are Benjamini-Hochberg
+  adjusted within each quantity.
+"""
+
+
+def write_report(study_dir: Path, out_dir: Path | None = None, study: Any = None, *,
+                 rl: str = DEFAULT_RL, evolution: str = DEFAULT_EVOLUTION,
+                 reference: str = DEFAULT_EVOLUTION, margin: float = 0.1, alpha: float = 0.05,
+                 n_boot: int = 1000, seed: int = 0, n_points: int = 100) -> dict[str, Path]:
+    """Analyse a study and write its report; returns name -> path of everything written.
+
+    ``study`` (an object with ``trajectories``, ``runs`` and optionally ``meta``) is loaded with
+    ``nasarena.results.store.load_study(study_dir)`` when not given. ``out_dir`` defaults to
+    ``study_dir/report``. ``seed`` seeds the only random step (bootstrap resampling), so the same
+    study always gives the same report.
+    """
+    study_dir = Path(study_dir)
+    if study is None:
+        from nasarena.results.store import load_study
+        study = load_study(study_dir)
+    traj, runs = study.trajectories, study.runs
+    if runs is None or len(runs) == 0:
+        raise DataError(f"{study_dir} holds no finished runs; run a study into it first "
+                        f"(`nasarena run ... --out {study_dir}`)")
+    out = Path(out_dir) if out_dir is not None else study_dir / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+
+    table = run_table(traj, runs)
+    curves = anytime_curves(traj, runs, rng, n_boot=n_boot, n_points=n_points)
+    summary = strategy_summary(table)
+    verdict_df = verdict(table, rng, rl=rl, evolution=evolution, margin=margin, alpha=alpha)
+    comparisons = compare_to_reference(table, rng, reference=reference, alpha=alpha)
+    time_label = ("measured time (s, log scale)" if set(runs[S.ORACLE]) == {"live"}
+                  else "simulated time (s, log scale)")
+    figures = make_figures(curves, table, out / "figures", time_label=time_label)
+
+    paths: dict[str, Path] = {}
+    tables = {"summary": summary, "verdict": verdict_df, "comparisons": comparisons, "curves": curves,
+              "runs": table.drop(columns=[c for c in ("config",) if c in table]),
+              "failed_runs": table.loc[table["failed"], [c for c in _FAILED_COLS if c in table]]}
+    for name, df in tables.items():
+        paths[f"{name}.csv"] = out / f"{name}.csv"
+        df.to_csv(paths[f"{name}.csv"], index=False)
+    for name, fmts in figures.items():
+        for fmt, path in fmts.items():
+            paths[f"figures/{name}.{fmt}"] = path
+
+    context = describe_study(table, getattr(study, "meta", None) or [], study_dir)
+    sections = _sections(context, table, summary, verdict_df, comparisons, figures, out,
+                         dict(rl=rl, evolution=evolution, reference=reference, margin=margin,
+                              alpha=alpha, n_boot=n_boot, seed=seed))
+    paths["report.md"] = out / "report.md"
+    paths["report.md"].write_text(_markdown(sections), encoding="utf-8")
+    paths["report.html"] = out / "report.html"
+    paths["report.html"].write_text(_html(sections), encoding="utf-8")
+    return paths
+
+
+_FAILED_COLS = (S.RUN_ID, S.STRATEGY, S.ORACLE, S.DATASET, S.SEED, "status", "error")
+
+
+def _uniq(values: pd.Series) -> str:
+    vals = [v for v in pd.unique(values.dropna()) if not (isinstance(v, float) and math.isnan(v))]
+    return ", ".join(_fmt(v) for v in sorted(vals, key=str)) if vals else "—"
+
+
+def _budget_text(runs: pd.DataFrame) -> str:
+    parts = []
+    if "max_time" in runs and pd.to_numeric(runs["max_time"], errors="coerce").notna().any():
+        t = pd.to_numeric(runs["max_time"], errors="coerce").dropna().unique()
+        parts.append("simulated time " + ", ".join(f"{v:,.0f} s" for v in sorted(t)))
+    if "max_evals" in runs and pd.to_numeric(runs["max_evals"], errors="coerce").notna().any():
+        e = pd.to_numeric(runs["max_evals"], errors="coerce").dropna().unique()
+        parts.append("evaluations " + ", ".join(f"{int(v)}" for v in sorted(e)))
+    return " and ".join(parts) or "not recorded"
+
+
+def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    return df[name] if name in df else pd.Series(dtype=object)
+
+
+def describe_study(table: pd.DataFrame, meta: Sequence[dict], study_dir: Path) -> list[tuple[str, str]]:
+    """What was searched on and what is reported, as (field, value) lines for the report header."""
+    seeds = table.groupby(S.STRATEGY)[S.SEED].agg(["nunique", "min", "max"])
+    seed_text = "; ".join(f"{n}: {r['nunique']} seeds ({r['min']}–{r['max']})" for n, r in seeds.iterrows())
+    lines = [("study", str(study_dir)), ("oracle", _uniq(table[S.ORACLE])),
+             ("dataset", _uniq(table[S.DATASET])),
+             ("search metric (what strategies saw)", _uniq(_col(table, "search_metric"))),
+             ("reported metric (held out, harness only)", _uniq(_col(table, "final_metric"))),
+             ("best final metric in the space", _uniq(_col(table, "best_final"))),
+             ("budget per run", _budget_text(table)), ("workers per run", _uniq(table[S.N_WORKERS])),
+             ("strategies", _uniq(table[S.STRATEGY])), ("seeds", seed_text),
+             ("runs", f"{len(table)} ({int((~table['failed']).sum())} completed, "
+                      f"{int(table['failed'].sum())} failed)")]
+    versions = next((m.get("versions") for m in meta if isinstance(m, dict) and m.get("versions")), None)
+    if versions:
+        text = (versions if isinstance(versions, str)
+                else ", ".join(f"{k} {v}" for k, v in dict(versions).items()))
+        lines.append(("package versions (first run)", text))
+    return lines
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if value != 0 and abs(value) < 10 ** -digits:
+            return f"{value:.2e}"
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _summary_display(summary: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for _, r in summary.iterrows():
+        rows.append({
+            **{k: r[k] for k in GROUP_KEYS}, "runs (ok/failed)": f"{r['n_ok']}/{r['n_failed']}",
+            "final mean ± sd": f"{_fmt(r['final_mean'])} ± {_fmt(r['final_sd'])}",
+            "final median": _fmt(r["final_median"]), "regret mean": _fmt(r["regret_mean"]),
+            "params median (M)": _fmt(r["params_median"]), "regret AUC time": _fmt(r["auc_time_mean"]),
+            "regret AUC evals": _fmt(r["auc_evals_mean"]), "evals mean": _fmt(r["evals_mean"], 1),
+            "wall s mean": _fmt(r.get("wall_seconds_mean"), 2)})
+    return pd.DataFrame(rows)
+
+
+def _verdict_display(v: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for _, r in v.iterrows():
+        tested = r["verdict"] != "not tested"
+        rows.append({
+            **{k: r[k] for k in SETTING_KEYS}, "claim": r["claim"], "verdict": r["verdict"],
+            "test": r.get("test", "—") if tested else "—",
+            "n evo / rl": f"{r['n_evolution']} / {r['n_rl']}",
+            "median evo / rl": (f"{_fmt(r.get('median_evolution'))} / {_fmt(r.get('median_rl'))}"
+                                if tested else "—"),
+            "mean diff [95% CI]": (f"{_fmt(r['mean_diff'])} [{_fmt(r['mean_diff_low'])}, "
+                                   f"{_fmt(r['mean_diff_high'])}]") if tested else "—",
+            "Cliff's δ": _fmt(r.get("cliffs_delta"), 2) if tested else "—",
+            "p": _fmt(r.get("p_value"), 4) if tested else "—",
+            "p (difference)": _fmt(r.get("p_difference"), 4) if tested else "—"})
+    return pd.DataFrame(rows)
+
+
+def _comparisons_display(c: pd.DataFrame) -> pd.DataFrame:
+    if c.empty:
+        return c
+    keep = c[c["quantity"].isin(["final", "auc_time", "final_params"])]
+    return pd.DataFrame({
+        **{k: keep[k] for k in SETTING_KEYS}, "strategy": keep[S.STRATEGY], "quantity": keep["quantity"],
+        "median / ref": [f"{_fmt(a)} / {_fmt(b)}"
+                         for a, b in zip(keep["median_x"], keep["median_y"], strict=True)],
+        "Cliff's δ": keep["cliffs_delta"].map(lambda x: _fmt(x, 2)),
+        "p (BH)": keep["p_adjusted"].map(lambda x: _fmt(x, 4)), "vs reference": keep["outcome"]})
+
+
+def _sections(context: list[tuple[str, str]], table: pd.DataFrame, summary: pd.DataFrame, v: pd.DataFrame,
+              comparisons: pd.DataFrame, figures: dict[str, dict[str, Path]], out: Path,
+              opts: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The report as a list of blocks (kind, payload), rendered by both the md and html writers."""
+    labels = metric_labels(table)
+    label = "; ".join(sorted(set(labels.values()))) or "final metric"
+    blocks: list[tuple[str, Any]] = [("h1", "nasarena study report")]
+    blocks.append(("p", f"Reported metric: **{label}** of the incumbent (the architecture with the best "
+                        f"search score so far), with regret to the best architecture in the space."))
+    blocks += [("h2", "What was searched"), ("kv", context)]
+    failed = table[table["failed"]]
+    if len(failed):
+        blocks.append(("h3", f"Failed runs ({len(failed)}), excluded from all results"))
+        shown = failed.assign(reason=_col(failed, "error").reindex(failed.index).map(_last_line))
+        blocks.append(("table", shown[[S.RUN_ID, S.STRATEGY, S.SEED, "status", "reason"]]))
+        blocks.append(("details", [(r[S.RUN_ID], str(r.get("error") or "")) for _, r in failed.iterrows()]))
+    blocks += [("h2", "Summary per strategy"),
+               ("p", "Final = final metric of the incumbent at the end of the budget; regret AUC = "
+                     "time- or evaluation-averaged regret (see Methods), lower is better."),
+               ("table", _summary_display(summary))]
+    blocks.append(("h2", f"Verdict: RL ({opts['rl']}) vs evolution ({opts['evolution']}), Real et al. 2019"))
+    if v.empty:
+        blocks.append(("p", "No setting has completed runs; nothing was tested."))
+    else:
+        blocks.append(("table", _verdict_display(v)))
+        blocks.append(("list", [f"**{r['claim']}** — {r['verdict']}. {r['sentence']}"
+                                for _, r in v.iterrows()]))
+    blocks.append(("h2", f"Every strategy vs the reference ({opts['reference']})"))
+    if comparisons.empty:
+        blocks.append(("p", f"The reference strategy {opts['reference']!r} is not in this study."))
+    else:
+        names = ", ".join(f"{k} = {QUANTITY_NAMES[k]}" for k in ("final", "auc_time", "final_params"))
+        blocks += [("p", f"Two-sided Mann-Whitney U, Benjamini-Hochberg adjusted; Cliff's δ of the "
+                         f"strategy versus the reference. Quantities: {names}. All quantities are in "
+                         f"comparisons.csv."),
+                   ("table", _comparisons_display(comparisons))]
+    blocks.append(("h2", "Figures"))
+    for name, fmts in figures.items():
+        blocks.append(("figure", (name, FIGURE_CAPTIONS.get(name, name), fmts["png"], out)))
+    blocks += [("h2", "Methods"), ("md", METHODS.format(**opts))]
+    return blocks
+
+
+def _last_line(text: Any) -> str:
+    lines = [ln for ln in str(text or "").strip().splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else "(no error recorded)"
+
+
+# ---- rendering ---------------------------------------------------------------------------------
+def md_table(df: pd.DataFrame) -> str:
+    """A GitHub pipe table (pandas' ``to_markdown`` needs ``tabulate``, which is not a dependency)."""
+    def cell(v: Any) -> str:
+        return _fmt(v).replace("|", "\\|").replace("\n", " ")
+    head = "| " + " | ".join(str(c) for c in df.columns) + " |"
+    rule = "|" + "|".join("---" for _ in df.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
+
+
+def _markdown(blocks: list[tuple[str, Any]]) -> str:
+    out: list[str] = []
+    for kind, payload in blocks:
+        if kind in ("h1", "h2", "h3"):
+            out.append("#" * int(kind[1]) + " " + payload)
+        elif kind in ("p", "md"):
+            out.append(payload.rstrip())
+        elif kind == "kv":
+            out.append("\n".join(f"- **{k}**: {v}" for k, v in payload))
+        elif kind == "table":
+            out.append(md_table(payload))
+        elif kind == "list":
+            out.append("\n".join(f"- {item}" for item in payload))
+        elif kind == "details":
+            out.append("\n\n".join(f"<details><summary>{html.escape(rid)}</summary>\n\n```\n{err}\n```\n"
+                                   f"</details>" for rid, err in payload))
+        elif kind == "figure":
+            name, caption, png, root = payload
+            out.append(f"![{caption}]({png.relative_to(root).as_posix()})\n\n*{caption}* "
+                       f"(SVG: `{png.with_suffix('.svg').relative_to(root).as_posix()}`)")
+    return "\n\n".join(out) + "\n"
+
+
+def _inline_md(text: str) -> str:
+    """Escape for HTML, then render the two inline marks the report uses (**bold**, *italic*)."""
+    text = html.escape(text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    return re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"<em>\1</em>", text)
+
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:3px 8px;
+text-align:right}th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}
+figure{margin:1.5em 0}img{max-width:100%}figcaption{font-style:italic;color:#444}
+pre{background:#f6f6f6;padding:0.5em;overflow-x:auto;font-size:0.85em}"""
+
+
+def _html(blocks: list[tuple[str, Any]]) -> str:
+    body: list[str] = []
+    for kind, payload in blocks:
+        if kind in ("h1", "h2", "h3"):
+            body.append(f"<{kind}>{html.escape(payload)}</{kind}>")
+        elif kind == "p":
+            body.append(f"<p>{_inline_md(payload)}</p>")
+        elif kind == "md":
+            items = [" ".join(ln.strip() for ln in item.splitlines())
+                     for item in payload.split("\n* ") if item.strip()]
+            items = [i[2:] if i.startswith("* ") else i for i in items]
+            body.append("<ul>" + "".join(f"<li>{_inline_md(i)}</li>" for i in items) + "</ul>")
+        elif kind == "kv":
+            body.append("<table>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+                                            for k, v in payload) + "</table>")
+        elif kind == "table":
+            body.append(payload.map(_fmt).to_html(index=False, border=0, escape=True))
+        elif kind == "list":
+            body.append("<ul>" + "".join(f"<li>{_inline_md(i)}</li>" for i in payload) + "</ul>")
+        elif kind == "details":
+            body.extend(f"<details><summary>{html.escape(rid)}</summary><pre>{html.escape(err)}</pre></details>"
+                        for rid, err in payload)
+        elif kind == "figure":
+            name, caption, png, _ = payload
+            data = base64.b64encode(png.read_bytes()).decode("ascii")
+            body.append(f'<figure id="{html.escape(name)}"><img alt="{html.escape(caption)}" '
+                        f'src="data:image/png;base64,{data}"><figcaption>{html.escape(caption)}'
+                        f"</figcaption></figure>")
+    title = "nasarena study report"
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>"
+            f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def summary_json(paths: dict[str, Path]) -> str:
+    """The written paths as JSON (for ``nasarena report --json`` and scripts)."""
+    return json.dumps({k: str(v) for k, v in paths.items()}, indent=2)
