@@ -1,0 +1,119 @@
+"""Regularized (aging) evolution and its non-aging ablation (Real et al., 2019).
+
+Both keep a population of at most ``population_size`` evaluated architectures. An ask samples
+``sample_size`` members uniformly with replacement (a tournament, as in the reference code), mutates
+the best of them with the space's mutation (one decision changed) and proposes the child. A tell
+adds the child to the population; when that makes it too large, :class:`RegularizedEvolution`
+removes the *oldest* member (aging, the paper's regularisation) and :class:`Evolution` removes the
+*worst* (classic tournament selection, the paper's ablation).
+
+Until ``population_size`` successful results have been told, asks are uniform random samples. With
+several asks outstanding (asynchronous workers) that phase simply lasts until the population is
+full, whatever the number of asks issued, exactly as in the paper's distributed setting. Failed
+evaluations (``ok=False`` or NaN score) never enter the population.
+
+Defaults P=10, S=3 are those of the NAS-Bench-201 paper (its Section 5 baselines); Real et al. used
+P=100, S=25 on their (much longer) searches.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from nasarena.errors import ConfigError
+from nasarena.estimators.base import FULL, Evaluation, Fidelity
+from nasarena.spaces.base import Arch, SearchSpace
+from nasarena.strategies.base import Proposal, Strategy
+from nasarena.strategies.random_search import PendingProposals, UniformSampler, usable_score
+
+
+class RegularizedEvolution(Strategy):
+    """Aging evolution: tournament selection, mutation, the oldest member dies (see module doc)."""
+
+    name: ClassVar[str] = "regularized-evolution"
+    #: True: remove the oldest member; False: remove the worst (overridden by :class:`Evolution`).
+    aging: ClassVar[bool] = True
+
+    def __init__(self, space: SearchSpace, rng: np.random.Generator,
+                 fidelities: tuple[Fidelity, ...] = (FULL,), population_size: int = 10,
+                 sample_size: int = 3) -> None:
+        super().__init__(space, rng, fidelities)
+        if isinstance(population_size, bool) or not isinstance(population_size, int) or population_size < 1:
+            raise ConfigError(f"{self.name}: population_size must be an int >= 1, got {population_size!r}")
+        if (isinstance(sample_size, bool) or not isinstance(sample_size, int)
+                or not 1 <= sample_size <= population_size):
+            raise ConfigError(f"{self.name}: sample_size must be an int in [1, population_size="
+                              f"{population_size}], got {sample_size!r}")
+        self.population_size = population_size
+        self.sample_size = sample_size
+        # Parallel lists in insertion order (oldest first): cheap aging (pop(0) on <=P items) and
+        # cheap worst-removal (C-level min/index over a list of floats).
+        self.archs: list[Arch] = []
+        self.scores: list[float] = []
+        self._sampler = UniformSampler(space, rng)
+        self._pending = PendingProposals(self.name)
+        self._fid = self.fidelity
+
+    @property
+    def population(self) -> list[tuple[Arch, float]]:
+        """(architecture, score) pairs, oldest first (a copy, for inspection and tests)."""
+        return list(zip(self.archs, self.scores, strict=True))
+
+    def ask(self) -> Proposal:
+        """A random architecture while the population fills, then a mutated tournament winner."""
+        if len(self.scores) < self.population_size:
+            arch = self._sampler.sample()
+        else:
+            arch = self._sampler.mutate(self.archs[self._tournament()])
+        return self._pending.add(Proposal(next(self._ids), arch, self._fid))
+
+    def _tournament(self) -> int:
+        """Index of the best of ``sample_size`` members drawn uniformly *with* replacement.
+
+        With replacement, as in Real et al.'s published code and the NAS-Bench-201 R-EA baseline
+        (``random.choice`` S times); ties go to the first drawn, like their ``max(sample)``.
+        """
+        scores = self.scores
+        n = len(scores)
+        uniform = self._sampler.uniform
+        best_i = int(uniform() * n)
+        best = scores[best_i]
+        for _ in range(self.sample_size - 1):
+            i = int(uniform() * n)
+            if scores[i] > best:
+                best, best_i = scores[i], i
+        return best_i
+
+    def tell(self, proposal: Proposal, evaluation: Evaluation) -> None:
+        """Add a successful child; remove the oldest (aging) or worst member when over size."""
+        issued = self._pending.pop(proposal)
+        score = usable_score(evaluation)
+        if score is None:
+            return
+        self.archs.append(issued.arch)
+        self.scores.append(score)
+        if len(self.scores) > self.population_size:
+            if self.aging:
+                i = 0
+            else:
+                scores = self.scores
+                i = scores.index(min(scores))  # the oldest among the worst
+            del self.archs[i]
+            del self.scores[i]
+
+    def config(self) -> dict[str, Any]:
+        """Population and tournament sizes, and whether removal is by age."""
+        return {"population_size": self.population_size, "sample_size": self.sample_size,
+                "aging": self.aging}
+
+
+class Evolution(RegularizedEvolution):
+    """Non-aging evolution: identical, except the *worst* member is removed (aging ablation)."""
+
+    name: ClassVar[str] = "evolution"
+    aging: ClassVar[bool] = False
+
+
+__all__ = ["Evolution", "RegularizedEvolution"]

@@ -1,0 +1,242 @@
+"""Random search without repeats, and the fast uniform sampler the other strategies reuse.
+
+The issue's speed target (runner + strategy + oracle >= 20k evaluations/s on one core) leaves a
+strategy a few microseconds per ask+tell. A single ``rng.integers`` call costs ~4 us and
+``SearchSpace.sample`` ~16 us, so :class:`UniformSampler` draws uniforms from the strategy's
+generator in batches (``rng.random(256)``, then plain Python floats) and builds architectures one
+decision at a time. Every random number still comes from the generator the strategy was given, so
+runs stay reproducible; only the grouping of draws differs from one-call-per-number.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+
+from nasarena.errors import ConfigError, SearchExhausted, StrategyError
+from nasarena.estimators.base import FULL, Evaluation, Fidelity
+from nasarena.spaces.base import Arch, SearchSpace
+from nasarena.strategies.base import Proposal, Strategy
+
+#: Spaces with more decision tuples than this are never enumerated (exhaustion is then impossible
+#: in practice, and enumerating would take longer than any search).
+MAX_ENUMERATE = 10_000_000
+#: After this many consecutive rejected draws (repeats or invalid tuples), random search switches
+#: from rejection sampling to drawing from the explicit list of the not-yet-proposed architectures.
+MAX_REJECTIONS = 64
+#: Spaces with at most this many decision tuples get a shared, immutable table of all of them, so a
+#: uniform draw is one float and one list index (NB201: 15,625 tuples, ~1.5 MB once per process).
+MAX_TABLE = 1 << 17
+
+
+@functools.lru_cache(maxsize=8)
+def all_tuples(cards: tuple[int, ...]) -> tuple[Arch, ...]:
+    """Every decision tuple of these cardinalities in mixed-radix order (cached: immutable)."""
+    return tuple(itertools.product(*(range(n) for n in cards)))
+
+
+class UniformSampler:
+    """Uniform draws over a space's architectures from batched uniforms of one generator.
+
+    Why not ``space.sample``: it calls ``rng.integers`` once per architecture (~16 us). This class
+    produces the same distribution (uniform over valid decision tuples, by rejection when the space
+    overrides ``is_valid``) for ~1 us. A space that overrides ``sample`` or ``mutate`` is trusted
+    to know better, and those calls go to the space.
+    """
+
+    def __init__(self, space: SearchSpace, rng: np.random.Generator, batch: int = 256) -> None:
+        if batch < 1:
+            raise ConfigError(f"batch must be >= 1, got {batch}")
+        self.space = space
+        self.rng = rng
+        self.batch = batch
+        self.cards: tuple[int, ...] = space.cardinalities
+        self.total = math.prod(self.cards)
+        cls = type(space)
+        self.constrained = cls.is_valid is not SearchSpace.is_valid
+        self.own_sample = cls.sample is not SearchSpace.sample
+        # Mutation can be done here only when it provably equals SearchSpace.mutate's distribution.
+        self.own_mutate = (cls.mutate is not SearchSpace.mutate
+                           or cls.neighbours is not SearchSpace.neighbours or self.constrained)
+        self.n_neighbours = sum(n - 1 for n in self.cards)
+        # Neighbour k of SearchSpace.neighbours' order is (decision i, r-th other value).
+        self._neighbour_slots = [(i, r) for i, n in enumerate(self.cards) for r in range(n - 1)]
+        self.table = all_tuples(self.cards) if self.total <= MAX_TABLE else None
+        self._buf: list[float] = []
+
+    def uniform(self) -> float:
+        """One float in [0, 1) from the generator (batched)."""
+        buf = self._buf
+        if not buf:
+            buf = self._buf = self.rng.random(self.batch).tolist()
+        return buf.pop()
+
+    def draw_tuple(self) -> Arch:
+        """A uniformly random decision tuple, valid or not (callers check ``is_valid``)."""
+        buf = self._buf
+        if not buf:
+            buf = self._buf = self.rng.random(self.batch).tolist()
+        table = self.table
+        if table is not None:  # small space: one uniform picks a precomputed tuple
+            return table[int(buf.pop() * self.total)]
+        out = []
+        for n in self.cards:
+            if not buf:
+                buf = self._buf = self.rng.random(self.batch).tolist()
+            out.append(int(buf.pop() * n))
+        return tuple(out)
+
+    def sample(self) -> Arch:
+        """A uniformly random valid architecture (the space's own ``sample`` if it has one)."""
+        if self.own_sample:
+            return self.space.sample(self.rng)
+        arch = self.draw_tuple()
+        if self.constrained:
+            is_valid = self.space.is_valid
+            while not is_valid(arch):
+                arch = self.draw_tuple()
+        return arch
+
+    def mutate(self, arch: Arch) -> Arch:
+        """Change one decision, uniformly among the valid neighbours (``SearchSpace.mutate``).
+
+        The fast path picks neighbour number ``k`` in exactly the order of
+        ``SearchSpace.neighbours``, so it has the same distribution as the generic operator.
+        """
+        if self.own_mutate:
+            return self.space.mutate(arch, self.rng)
+        if self.n_neighbours == 0:
+            return arch
+        i, r = self._neighbour_slots[int(self.uniform() * self.n_neighbours)]
+        out = list(arch)
+        out[i] = r if r < arch[i] else r + 1
+        return tuple(out)
+
+
+class PendingProposals:
+    """The ids a strategy has issued and not yet been told, so a bad ``tell`` fails loudly.
+
+    Telling a proposal twice, or one the strategy never issued, is a runner bug that would
+    otherwise silently corrupt a population or a policy update.
+    """
+
+    def __init__(self, strategy_name: str) -> None:
+        self.strategy_name = strategy_name
+        self._open: dict[int, Proposal] = {}
+
+    def add(self, proposal: Proposal) -> Proposal:
+        """Record an issued proposal and return it."""
+        self._open[proposal.id] = proposal
+        return proposal
+
+    def pop(self, proposal: Proposal) -> Proposal:
+        """Close ``proposal`` and return the issued one, or raise :class:`StrategyError`."""
+        issued = self._open.pop(proposal.id, None)
+        if issued is None:
+            raise StrategyError(
+                f"{self.strategy_name}: tell() got proposal id {proposal.id}, which this strategy did not "
+                f"issue or was already told; tell each proposal from ask() exactly once")
+        return issued
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+
+def usable_score(evaluation: Evaluation) -> float | None:
+    """The score of a successful evaluation, or None for a failure (``ok=False`` or NaN score)."""
+    score = evaluation.score
+    if not evaluation.ok or score != score:
+        return None
+    return float(score)
+
+
+class RandomSearch(Strategy):
+    """Uniform sampling over the space without repeats; raises ``SearchExhausted`` when done.
+
+    "Repeat" means the same decision tuple: isomorphic architectures (same ``space.canonical``)
+    are distinct members of the space and may both be proposed, which keeps the sampling uniform
+    over the space as defined. Draws are rejection-sampled (cheap while most of the space is
+    unseen); once rejections pile up, the remaining architectures are enumerated once and drawn
+    from without replacement, so the last architectures cost as little as the first.
+    Tells are not used (beyond bookkeeping), so random search is the baseline every other strategy
+    must beat.
+    """
+
+    name: ClassVar[str] = "random"
+
+    def __init__(self, space: SearchSpace, rng: np.random.Generator,
+                 fidelities: tuple[Fidelity, ...] = (FULL,)) -> None:
+        super().__init__(space, rng, fidelities)
+        self._sampler = UniformSampler(space, rng)
+        self._seen: set[Arch] = set()
+        self._rejected: set[Arch] = set()  # invalid tuples met while rejection sampling
+        self._remaining: list[Arch] | None = None
+        self._pending = PendingProposals(self.name)
+        self._fid = self.fidelity
+
+    def ask(self) -> Proposal:
+        """A uniformly random architecture not proposed before by this instance."""
+        arch = self._draw() if self._remaining is None else self._draw_remaining()
+        self._seen.add(arch)
+        return self._pending.add(Proposal(next(self._ids), arch, self._fid))
+
+    def _draw(self) -> Arch:
+        sampler = self._sampler
+        seen = self._seen
+        constrained = sampler.constrained
+        small = sampler.total <= MAX_ENUMERATE
+        rejections = 0
+        while True:
+            arch = sampler.draw_tuple()
+            if arch in seen:
+                rejections += 1
+            elif constrained and (arch in self._rejected or not self.space.is_valid(arch)):
+                self._rejected.add(arch)
+                rejections += 1
+            else:
+                if small and 2 * (len(seen) + len(self._rejected)) >= sampler.total:
+                    self._enumerate_remaining()  # from now on draw from the explicit remainder
+                return arch
+            # A huge space that keeps rejecting is heavily constrained, not exhausted: keep going.
+            if small and rejections >= MAX_REJECTIONS:
+                self._enumerate_remaining()
+                return self._draw_remaining()
+
+    def _enumerate_remaining(self) -> None:
+        seen = self._seen
+        table = self._sampler.table
+        if table is None:
+            self._remaining = [a for a in self.space.enumerate() if a not in seen]
+        else:  # same order as SearchSpace.enumerate, without per-architecture decoding
+            valid = self.space.is_valid if self._sampler.constrained else None
+            self._remaining = [a for a in table if a not in seen and (valid is None or valid(a))]
+
+    def _draw_remaining(self) -> Arch:
+        rem = self._remaining
+        assert rem is not None
+        # The architecture about to be returned by _draw() may still be in the list; drop seen ones.
+        while rem:
+            j = int(self._sampler.uniform() * len(rem))
+            arch = rem[j]
+            rem[j] = rem[-1]
+            rem.pop()
+            if arch not in self._seen:
+                return arch
+        raise SearchExhausted(
+            f"random: all {len(self._seen)} architectures of space {self.space.name!r} have been "
+            f"proposed; give a smaller budget or use a larger space")
+
+    def tell(self, proposal: Proposal, evaluation: Evaluation) -> None:
+        """Random search ignores results; only checks the proposal was issued."""
+        self._pending.pop(proposal)
+
+    def config(self) -> dict[str, Any]:
+        """No hyper-parameters."""
+        return {}
+
+
+__all__ = ["PendingProposals", "RandomSearch", "UniformSampler", "usable_score"]
