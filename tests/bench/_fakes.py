@@ -6,6 +6,7 @@ import them; registering them at runtime would not reach forkserver workers.
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -17,13 +18,17 @@ from nasarena.strategies.base import Proposal, Strategy
 
 
 class Sampler(Strategy):
-    """Uniform sampling (with repeats); ``delay`` wall seconds per ask slows a study down for kill tests."""
+    """Uniform sampling (with repeats).
+
+    ``delay`` (wall seconds per ask; default from the environment variable ``NASARENA_TEST_DELAY``)
+    slows a study down for the kill test without changing any result or run id.
+    """
 
     name = "test-sampler"
 
-    def __init__(self, space, rng, fidelities=(), delay: float = 0.0) -> None:
+    def __init__(self, space, rng, fidelities=(), delay: float | None = None) -> None:
         super().__init__(space, rng, fidelities)
-        self.delay = delay
+        self.delay = float(os.environ.get("NASARENA_TEST_DELAY", 0)) if delay is None else delay
         self.told: list[tuple[int, float]] = []
 
     def ask(self) -> Proposal:
@@ -34,8 +39,6 @@ class Sampler(Strategy):
     def tell(self, proposal: Proposal, evaluation: Evaluation) -> None:
         self.told.append((proposal.id, evaluation.score))
 
-    def config(self) -> dict:
-        return {"delay": self.delay}
 
 
 class Finite(Strategy):
