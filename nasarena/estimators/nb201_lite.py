@@ -69,25 +69,44 @@ def _package_file(stem: str) -> Path:
     return Path(str(root.joinpath("datasets", "nasbench201", f"{stem}.pkl")))
 
 
-@functools.cache
 def load_table(dataset: str) -> NB201LiteTable:
-    """Load one dataset's table (cached per process; arrays are read-only)."""
-    ds = canonical_dataset(dataset)
+    """Load one dataset's table (cached per process under its canonical name; arrays are read-only)."""
+    return _load_table(canonical_dataset(dataset))
+
+
+_FIELDS = ("val_acc", "train_time", "model_size", "latency")
+
+
+@functools.cache
+def _load_table(ds: str) -> NB201LiteTable:
     path = _package_file(_FILES[ds])
     raw = safe_load(path)
-    space = NB201Space()
-    n = space.size
-    arrays = {k: np.full((n, MAX_SEEDS), np.nan) for k in ("val_acc", "train_time", "model_size", "latency")}
+    n = NB201Space().size
+    if not isinstance(raw, dict) or len(raw) != n:
+        raise DataError(f"{path}: expected a dict of {n} architecture records")
+    keys = list(raw)
+    if not all(isinstance(k, str) and len(k) == 6 and set(k) <= set("01234") for k in keys):
+        bad = next(k for k in keys if not (isinstance(k, str) and len(k) == 6 and set(k) <= set("01234")))
+        raise DataError(f"{path}: unexpected architecture key {bad!r}")
+    # digits are op indices in edge order, i.e. the base-5 mixed-radix index
+    idx = np.array([int(k, 5) for k in keys], dtype=np.int64)
+    recs = list(raw.values())
+    counts = [len(r["val_acc"]) for r in recs]
+    if min(counts) < 1 or max(counts) > MAX_SEEDS:
+        raise DataError(f"{path}: records must hold 1 to {MAX_SEEDS} seeds, "
+                        f"found {min(counts)}..{max(counts)}")
     n_seeds = np.zeros(n, dtype=np.int64)
-    card = space.cardinalities
-    for key, rec in raw.items():
-        if len(key) != len(card) or not key.isdigit():
-            raise DataError(f"{path}: unexpected architecture key {key!r}")
-        idx = int(key, 5)  # digits are op indices in edge order, i.e. the base-5 mixed-radix index
-        k = len(rec["val_acc"])
-        n_seeds[idx] = k
-        for name, arr in arrays.items():
-            arr[idx, :k] = rec[name]
+    n_seeds[idx] = counts
+    pads = {k: [math.nan] * (MAX_SEEDS - k) for k in range(1, MAX_SEEDS + 1)}
+    arrays = {}
+    for name in _FIELDS:
+        arr = np.full((n, MAX_SEEDS), np.nan)
+        try:  # one conversion per field: padded lists -> array (a per-record loop is 4x slower)
+            arr[idx] = [r[name] + pads[k] for r, k in zip(recs, counts, strict=True)]
+        except (KeyError, ValueError, TypeError) as exc:
+            raise DataError(f"{path}: field {name!r} is missing or has a seed count unlike val_acc "
+                            f"({exc})") from None
+        arrays[name] = arr
     if (n_seeds == 0).any():
         raise DataError(f"{path}: {(n_seeds == 0).sum()} architectures have no record")
     for arr in (*arrays.values(), n_seeds):
