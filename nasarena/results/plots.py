@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 import textwrap
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -160,8 +161,11 @@ def plot_final_distribution(table: pd.DataFrame, labels: dict[tuple, str]) -> Fi
         for ax, setting in zip(axes, settings, strict=False):
             part = _in_setting(ok, setting)
             order = sorted(part[S.STRATEGY].unique())
-            sns.boxplot(data=part, x=S.STRATEGY, y="final", hue=S.STRATEGY, order=order, palette=palette,
-                        showfliers=False, ax=ax, legend=False, boxprops={"alpha": 0.6})
+            with warnings.catch_warnings():
+                # seaborn 0.13 passes matplotlib's deprecated ``vert=``; not ours to fix, not news.
+                warnings.filterwarnings("ignore", message=".*vert: bool was deprecated")
+                sns.boxplot(data=part, x=S.STRATEGY, y="final", hue=S.STRATEGY, order=order,
+                            palette=palette, showfliers=False, ax=ax, legend=False, boxprops={"alpha": 0.6})
             # Every run as a point, jittered with a fixed generator (seaborn's stripplot would draw
             # from numpy's global state, making the figures differ between identical reports).
             jitter = np.random.default_rng(0)
@@ -218,6 +222,9 @@ def save_figure(fig: Figure, out_dir: Path, stem: str) -> dict[str, Path]:
         meta = {"Date": None} if fmt == "svg" else {}
         fig.savefig(path, dpi=150, metadata=meta)
         paths[fmt] = path
+        # The first save computed the constrained layout; keep it for the other formats instead of
+        # solving it again (text extents of log-axis tick labels make each solve cost a full draw).
+        fig.set_layout_engine("none")
     return paths
 
 
