@@ -45,7 +45,11 @@ def read_frame(path: str | Path) -> Any:
         raise DataError(f"no such table {p}; give the path of a .csv or .parquet file")
     name = p.name.lower()
     if name.endswith((".parquet", ".pq")):
-        return pd.read_parquet(p)
+        import pyarrow as pa
+
+        frame = pd.read_parquet(p)
+        pa.default_memory_pool().release_unused()  # Arrow's pool keeps decode buffers otherwise
+        return frame
     if name.endswith((".csv", ".csv.gz")):
         return pd.read_csv(p)
     raise DataError(f"{p}: unknown table format; use a .csv, .csv.gz or .parquet file")

@@ -175,3 +175,45 @@ def test_test_table_must_cover_the_space(tmp_path: Path, nb201_data: Path) -> No
         make_oracle("nb201-lite", dataset="cifar10", test_table=tmp_path / "part.csv")
     with pytest.raises(DataError, match="missing column"):
         make_oracle("nb201-lite", dataset="cifar10", test_table=tmp_path / "part.csv", test_column="acc")
+
+
+def test_tables_are_cached_under_the_canonical_name_and_read_only() -> None:
+    from nasarena.estimators.nb201_lite import load_table
+
+    t = load_table("cifar10")
+    assert t is load_table("cifar10-valid") and t.dataset == "cifar10-valid"
+    assert not t.val_acc.flags.writeable
+    assert t.val_acc.shape == (15625, 3) and set(np.unique(t.n_seeds)) == {2, 3}
+    assert np.isnan(t.val_acc[t.n_seeds == 2, 2]).all()
+
+
+@pytest.mark.parametrize(("records", "match"), [
+    ({"0000005": {}}, "expected a dict of 15625"),
+    ({f"{i:06d}": {} for i in range(15625)}, "unexpected architecture key '000005'"),
+])
+def test_malformed_package_files_are_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              records: dict, match: str) -> None:
+    import pickle
+
+    from nasarena.estimators import nb201_lite
+
+    path = tmp_path / "cifar10.pkl"
+    path.write_bytes(pickle.dumps(records))
+    monkeypatch.setattr(nb201_lite, "_package_file", lambda stem: path)
+    with pytest.raises(DataError, match=match):
+        nb201_lite._load_table.__wrapped__("cifar10-valid")
+
+
+def test_inconsistent_seed_counts_are_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pickle
+
+    from nasarena.estimators import nb201_lite
+
+    records = dict(raw("cifar10-valid"))
+    key = next(iter(records))
+    records[key] = {**records[key], "latency": [0.1]}  # one seed fewer than val_acc
+    path = tmp_path / "cifar10.pkl"
+    path.write_bytes(pickle.dumps(records))
+    monkeypatch.setattr(nb201_lite, "_package_file", lambda stem: path)
+    with pytest.raises(DataError, match="field 'latency'"):
+        nb201_lite._load_table.__wrapped__("cifar10-valid")
