@@ -58,6 +58,7 @@ def tost(x: np.ndarray, y: np.ndarray, margin: float, alpha: float = 0.05) -> To
     diff = float(x.mean() - y.mean())
     if np.ptp(x) == 0 and np.ptp(y) == 0:
         # No spread at all (e.g. every run found the optimum): the difference is known exactly.
+        diff = float(x[0] - y[0])
         p_lo, p_up = float(diff <= -margin), float(diff >= margin)
         return TostResult(diff, p_lo, p_up, max(p_lo, p_up), diff, diff, float(margin))
     lower = stats.ttest_ind(x + margin, y, equal_var=False, alternative="greater")
