@@ -85,27 +85,32 @@ def _load_table(ds: str) -> NB201LiteTable:
     if not isinstance(raw, dict) or len(raw) != n:
         raise DataError(f"{path}: expected a dict of {n} architecture records")
     keys = list(raw)
-    if not all(isinstance(k, str) and len(k) == 6 and set(k) <= set("01234") for k in keys):
+    try:  # digits are op indices in edge order, i.e. the base-5 mixed-radix index
+        idx = np.array([int(k, 5) for k in keys], dtype=np.int64)
+        joined = "".join(keys)
+        if set(map(len, keys)) != {6} or not (joined.isascii() and joined.isdigit()):
+            raise ValueError  # int() would also accept signs, spaces and underscores
+    except (ValueError, TypeError):
         bad = next(k for k in keys if not (isinstance(k, str) and len(k) == 6 and set(k) <= set("01234")))
-        raise DataError(f"{path}: unexpected architecture key {bad!r}")
-    # digits are op indices in edge order, i.e. the base-5 mixed-radix index
-    idx = np.array([int(k, 5) for k in keys], dtype=np.int64)
+        raise DataError(f"{path}: unexpected architecture key {bad!r}") from None
     recs = list(raw.values())
-    counts = [len(r["val_acc"]) for r in recs]
-    if min(counts) < 1 or max(counts) > MAX_SEEDS:
-        raise DataError(f"{path}: records must hold 1 to {MAX_SEEDS} seeds, "
-                        f"found {min(counts)}..{max(counts)}")
+    counts = np.array([len(r["val_acc"]) for r in recs], dtype=np.int64)
     n_seeds = np.zeros(n, dtype=np.int64)
     n_seeds[idx] = counts
-    pads = {k: [math.nan] * (MAX_SEEDS - k) for k in range(1, MAX_SEEDS + 1)}
+    # one array conversion per (field, seed count): ~4x faster than a per-record loop
+    groups = [(k, np.flatnonzero(counts == k)) for k in np.unique(counts).tolist()]
+    if groups[0][0] < 1 or groups[-1][0] > MAX_SEEDS:
+        raise DataError(f"{path}: records must hold 1 to {MAX_SEEDS} seeds, "
+                        f"found {groups[0][0]}..{groups[-1][0]}")
     arrays = {}
     for name in _FIELDS:
         arr = np.full((n, MAX_SEEDS), np.nan)
-        try:  # one conversion per field: padded lists -> array (a per-record loop is 4x slower)
-            arr[idx] = [r[name] + pads[k] for r, k in zip(recs, counts, strict=True)]
-        except (KeyError, ValueError, TypeError) as exc:
-            raise DataError(f"{path}: field {name!r} is missing or has a seed count unlike val_acc "
-                            f"({exc})") from None
+        for k, members in groups:
+            try:
+                arr[idx[members], :k] = [recs[i][name] for i in members.tolist()]
+            except (KeyError, ValueError, TypeError) as exc:
+                raise DataError(f"{path}: field {name!r} is missing or has a seed count unlike val_acc "
+                                f"({exc})") from None
         arrays[name] = arr
     if (n_seeds == 0).any():
         raise DataError(f"{path}: {(n_seeds == 0).sum()} architectures have no record")
