@@ -255,7 +255,11 @@ class TableOracle(Oracle):
     def evaluate(self, arch: Arch, fidelity: Fidelity | None, rng: np.random.Generator) -> Evaluation:
         """One row of ``arch`` at ``fidelity`` drawn with ``rng`` (one seed, if there are several)."""
         fid = self.fidelities[-1] if fidelity is None else fidelity
-        rows = self._rows.get((arch, fid))
+        try:
+            rows = self._rows.get((arch, fid))
+        except TypeError:  # an unhashable arch (list, array): validate it into the tuple form
+            arch = self.space.validate(arch)
+            rows = self._rows.get((arch, fid))
         if rows is None:
             fid = self.check_fidelity(fidelity)
             rows = self._rows.get((arch, fid))

@@ -80,6 +80,13 @@ def test_draws_are_deterministic_given_the_generator(cache: Path) -> None:
         [o.evaluate(ARCHS[1], None, r2).score for _ in range(50)]
 
 
+def test_list_architectures_are_accepted(cache: Path) -> None:
+    o = TableOracle(cache, dataset="cifar10")
+    a = o.evaluate(list(ARCHS[1]), None, np.random.default_rng(3))
+    assert a == o.evaluate(ARCHS[1], None, np.random.default_rng(3)) and a.arch == ARCHS[1]
+    assert o.final_metric(list(ARCHS[1])) == o.final_metric(ARCHS[1])
+
+
 def test_several_datasets_need_a_choice(cache: Path) -> None:
     with pytest.raises(ConfigError, match=r"several datasets \['cifar10', 'cifar100'\]"):
         TableOracle(cache)
