@@ -210,7 +210,8 @@ def _equivalence_sentence(t: TostResult, p_diff: float, alpha: float, evo: str, 
             f"gives p = {_p(t.p_value)}")
     if t.p_value < alpha:
         return head + f", so the two are equivalent within ±{t.margin:g}: the claim holds."
-    tail = (f"a significant difference (Mann-Whitney p = {_p(p_diff)})" if p_diff < alpha else
+    side = "higher" if t.diff > 0 else "lower"
+    tail = (f"a significant difference ({evo} {side}; Mann-Whitney p = {_p(p_diff)})" if p_diff < alpha else
             f"no significant difference either (Mann-Whitney p = {_p(p_diff)}), so the data are "
             f"inconclusive at this margin")
     return head + f", so equivalence within ±{t.margin:g} is not shown, with {tail}: the claim does not hold."
