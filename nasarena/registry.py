@@ -118,6 +118,12 @@ STRATEGIES.register("regularized-evolution", "nasarena.strategies.evolution:Regu
 STRATEGIES.register("evolution", "nasarena.strategies.evolution:Evolution")
 STRATEGIES.register("reinforce", "nasarena.strategies.reinforce:Reinforce")
 STRATEGIES.register("reinforce-lstm", "nasarena.strategies.reinforce_lstm:ReinforceLSTM")
+STRATEGIES.register("local-search", "nasarena.strategies.local_search:LocalSearch")
+STRATEGIES.register("bo", "nasarena.strategies.bo:BayesianOptimization")
+STRATEGIES.register("hyperband", "nasarena.strategies.hyperband:Hyperband")
+STRATEGIES.register("bohb", "nasarena.strategies.bohb:BOHB")
+STRATEGIES.register("regularized-evolution-mo", "nasarena.strategies.multiobjective:RegularizedEvolutionMO")
+STRATEGIES.register_family("optuna", "nasarena.strategies.optuna_bridge:OptunaStrategy", "sampler")
 
 
 def make_space(name: str, **kwargs: Any) -> Any:

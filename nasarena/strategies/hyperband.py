@@ -1,0 +1,176 @@
+"""``hyperband``: successive halving over the oracle's fidelities (Li et al. 2018), asynchronous.
+
+The rungs are the fidelities the strategy was given (``self.fidelities``, cheapest first), so the
+budget is real: a proposal at rung ``i`` carries ``fidelities[i]``, the oracle evaluates it at that
+fidelity and charges that fidelity's cost. (The NAS-Bench-201 authors' BOHB ignored its budget.)
+With ``S + 1`` fidelities and reduction factor ``eta``, bracket ``s`` (cycling ``S, S-1, ..., 0``)
+starts ``n = ceil((S + 1) / (s + 1) * eta**s)`` new architectures at fidelity ``S - s`` and promotes
+the best ``floor(n / eta**i)`` (at least one) to each following fidelity, up to the highest.
+
+Asynchronous workers: a bracket hands out the configurations of its current rung; a rung is
+complete when all its results are told, and only then are its best promoted. While every open
+bracket waits for results, a new bracket is opened, so an ask is always answered. Failed
+evaluations rank last and are never promoted. New configurations come from :meth:`sample_config`
+(uniform, unseen at that fidelity), which ``bohb`` replaces with its model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from nasarena.errors import ConfigError, UnsupportedError
+from nasarena.estimators.base import FULL, Evaluation, Fidelity
+from nasarena.spaces.base import Arch, SearchSpace
+from nasarena.strategies.base import Proposal, Strategy
+from nasarena.strategies.local_search import sample_unseen
+
+MULTI_FIDELITY_ORACLES = ("'live' (epochs, data fraction, channels...)",
+                          "'nb201' (official NAS-Bench-201 files: epochs 12 and 200)",
+                          "'table' with several fidelity columns")
+
+
+def require_multi_fidelity(name: str, fidelities: tuple[Fidelity, ...]) -> None:
+    """Refuse a single-fidelity setting with a message that says which oracles work."""
+    if len(fidelities) < 2:
+        got = ", ".join(f.key() for f in fidelities) or "none"
+        raise UnsupportedError(
+            f"{name} needs an oracle with at least two fidelities (it runs successive halving over "
+            f"them); this one offers only [{got}]. Use e.g. {'; '.join(MULTI_FIDELITY_ORACLES)}")
+
+
+@dataclass
+class Rung:
+    """One successive-halving step of a bracket: ``capacity`` evaluations at one fidelity."""
+
+    level: int                      # index into the strategy's fidelities
+    capacity: int
+    queue: list[Arch] = field(default_factory=list)   # promoted, not yet asked
+    asked: int = 0
+    results: list[tuple[float, int, Arch]] = field(default_factory=list)  # (score, ask order, arch)
+
+    @property
+    def complete(self) -> bool:
+        """All ``capacity`` results are in (or nothing more can arrive)."""
+        return len(self.results) >= self.capacity
+
+
+@dataclass
+class Bracket:
+    """A successive-halving run: rungs at increasing fidelity, one active at a time."""
+
+    id: int
+    rungs: list[Rung]
+    current: int = 0
+
+    @property
+    def done(self) -> bool:
+        """Past the last rung."""
+        return self.current >= len(self.rungs)
+
+
+class Hyperband(Strategy):
+    """Asynchronous Hyperband over ``self.fidelities`` (see the module docstring)."""
+
+    name: ClassVar[str] = "hyperband"
+
+    def __init__(self, space: SearchSpace, rng: np.random.Generator,
+                 fidelities: tuple[Fidelity, ...] = (FULL,), *, eta: int = 3) -> None:
+        super().__init__(space, rng, fidelities)
+        require_multi_fidelity(self.name, self.fidelities)
+        if eta < 2:
+            raise ConfigError(f"eta must be an integer >= 2 (the halving rate), got {eta}")
+        self.eta = int(eta)
+        self.s_max = len(self.fidelities) - 1
+        self._brackets: list[Bracket] = []
+        self._n_brackets = 0
+        self._pending: dict[int, tuple[Bracket, Rung]] = {}
+        self._seen: list[set[Arch]] = [set() for _ in self.fidelities]
+
+    # ---- bracket bookkeeping ---------------------------------------------------------------
+    def bracket_sizes(self, s: int) -> list[int]:
+        """Evaluations per rung of bracket ``s`` (Hyperband's ``n_i``)."""
+        n = math.ceil((self.s_max + 1) / (s + 1) * self.eta ** s)
+        return [max(1, math.floor(n / self.eta ** i)) for i in range(s + 1)]
+
+    def _open_bracket(self) -> Bracket:
+        s = self.s_max - self._n_brackets % (self.s_max + 1)
+        start = self.s_max - s
+        rungs = [Rung(start + i, c) for i, c in enumerate(self.bracket_sizes(s))]
+        bracket = Bracket(self._n_brackets, rungs)
+        self._n_brackets += 1
+        self._brackets.append(bracket)
+        return bracket
+
+    def _next_from(self, bracket: Bracket) -> tuple[Arch, Rung] | None:
+        """A configuration the bracket can hand out now, or None if it waits for results."""
+        if bracket.done:
+            return None
+        rung = bracket.rungs[bracket.current]
+        if bracket.current == 0 and rung.asked < rung.capacity:
+            return self.sample_config(rung.level), rung
+        if rung.queue:
+            return rung.queue.pop(0), rung
+        return None
+
+    def _advance(self, bracket: Bracket) -> None:
+        """Promote the best of each complete rung; close the bracket after its last rung."""
+        while not bracket.done and bracket.rungs[bracket.current].complete:
+            rung = bracket.rungs[bracket.current]
+            bracket.current += 1
+            if bracket.done:
+                break
+            nxt = bracket.rungs[bracket.current]
+            ranked = sorted((r for r in rung.results if math.isfinite(r[0])), key=lambda r: (-r[0], r[1]))
+            nxt.queue = [arch for _, _, arch in ranked[: nxt.capacity]]
+            nxt.capacity = len(nxt.queue)  # fewer successes than slots: evaluate only those
+            if nxt.capacity == 0:
+                bracket.current = len(bracket.rungs)
+        if bracket.done:
+            self._brackets.remove(bracket)
+
+    # ---- sampling hook -----------------------------------------------------------------------
+    def sample_config(self, level: int) -> Arch:
+        """A new architecture for the first rung of a bracket at fidelity ``level`` (uniform)."""
+        return sample_unseen(self.space, self.rng, self._seen[level])
+
+    def observe(self, arch: Arch, level: int, score: float) -> None:
+        """Hook called with every told result (NaN for failures); BOHB feeds its model here."""
+
+    # ---- ask / tell --------------------------------------------------------------------------
+    def ask(self) -> Proposal:
+        """Work from the oldest bracket that has some, else from a newly opened bracket."""
+        for bracket in self._brackets:
+            job = self._next_from(bracket)
+            if job is not None:
+                break
+        else:
+            bracket = self._open_bracket()
+            job = self._next_from(bracket)
+            assert job is not None  # a fresh bracket always has rung-0 work
+        arch, rung = job
+        rung.asked += 1
+        self._seen[rung.level].add(arch)
+        proposal = self.propose(arch, self.fidelities[rung.level])
+        self._pending[proposal.id] = (bracket, rung)
+        return proposal
+
+    def tell(self, proposal: Proposal, evaluation: Evaluation) -> None:
+        """Record the result in its rung; promote when the rung is complete."""
+        entry = self._pending.pop(proposal.id, None)
+        score = float(evaluation.score) if evaluation.ok else math.nan
+        level = self.fidelities.index(proposal.fidelity) if proposal.fidelity in self.fidelities else -1
+        if level >= 0:
+            self.observe(proposal.arch, level, score)
+        if entry is None:
+            return
+        bracket, rung = entry
+        rung.results.append((score if math.isfinite(score) else -math.inf, proposal.id, proposal.arch))
+        self._advance(bracket)
+
+    def config(self) -> dict[str, Any]:
+        """Hyper-parameters recorded with each run."""
+        return {"eta": self.eta, "fidelities": [f.key() for f in self.fidelities]}
