@@ -331,8 +331,8 @@ def strategy_summary(table: pd.DataFrame) -> pd.DataFrame:
     spec = dict(SUMMARY_COLUMNS)
     if "wall_seconds" in ok:
         spec["wall_seconds_mean"] = ("wall_seconds", "mean")
-    stats = ok.groupby(keys, dropna=False).agg(**spec) if len(ok) else pd.DataFrame(columns=list(spec))
-    out = counts.join(stats, how="left")
+    stats = ok.groupby(keys, dropna=False).agg(**spec)
+    out = counts.join(stats, how="left") if len(stats) else counts.assign(**{c: np.nan for c in spec})
     out["n_ok"] = out["n_runs"] - out["n_failed"]
     front = ["n_runs", "n_ok", "n_failed"]
     return out[front + [c for c in out.columns if c not in front]].reset_index()

@@ -192,7 +192,8 @@ def _summary_display(summary: pd.DataFrame) -> pd.DataFrame:
     for _, r in summary.iterrows():
         rows.append({
             **{k: r[k] for k in GROUP_KEYS}, "runs (ok/failed)": f"{r['n_ok']}/{r['n_failed']}",
-            "final mean ± sd": f"{_fmt(r['final_mean'])} ± {_fmt(r['final_sd'])}",
+            "final mean ± sd": (f"{_fmt(r['final_mean'])} ± {_fmt(r['final_sd'])}"
+                                if pd.notna(r["final_mean"]) else "—"),
             "final median": _fmt(r["final_median"]), "regret mean": _fmt(r["regret_mean"]),
             "params median (M)": _fmt(r["params_median"]), "regret AUC time": _fmt(r["auc_time_mean"]),
             "regret AUC evals": _fmt(r["auc_evals_mean"]), "evals mean": _fmt(r["evals_mean"], 1),

@@ -173,7 +173,7 @@ def verdict(table: pd.DataFrame, rng: np.random.Generator, *, rl: str = DEFAULT_
             evo, rlv = evo[np.isfinite(evo)], rlv[np.isfinite(rlv)]
             if len(evo) < 2 or len(rlv) < 2:
                 rows.append({**base, "n_evolution": len(evo), "n_rl": len(rlv), "verdict": "not tested",
-                             "holds": False, "sentence": f"Not tested: needs at least two completed runs "
+                             "holds": False, "sentence": f"Needs at least two completed runs "
                              f"with a finite {column} for both {evolution!r} and {rl!r} "
                              f"(have {len(evo)} and {len(rlv)})."})
                 continue

@@ -71,10 +71,9 @@ def simulate_study(strategies: dict[str, SimStrategy], n_seeds: int, n_evals: in
             run_id = f"{name}-s{s}"
             bad = s < n_fail
             traj = simulate_run(run_id, name, s, sim, n_evals, rng, max_time)
-            if bad:
+            if bad:  # like the runner: a failed run keeps the rows finished before it failed
                 traj = traj.iloc[: 3]
-            else:
-                trajs.append(traj)
+            trajs.append(traj)
             rows.append({S.RUN_ID: run_id, S.STRATEGY: name, S.ORACLE: "sim", S.DATASET: "toy", S.SEED: s,
                          S.N_WORKERS: 1, "status": "failed" if bad else "ok",
                          "error": "Traceback (most recent call last):\nValueError: boom <b>" if bad else None,

@@ -153,6 +153,15 @@ def test_run_table_finals_failures_and_summary(small_study):
     assert summary.loc["reinforce", "final_sd"] == pytest.approx(ok["final"].std())
 
 
+def test_summary_of_a_strategy_whose_runs_all_failed(small_study):
+    traj, runs = small_study
+    runs = runs.assign(status=np.where(runs[S.STRATEGY] == "random", "failed", runs["status"]))
+    summary = A.strategy_summary(A.run_table(traj, runs)).set_index(S.STRATEGY)
+    assert summary.loc["random", "n_ok"] == 0 and np.isnan(summary.loc["random", "final_mean"])
+    everything_failed = A.strategy_summary(A.run_table(traj, runs.assign(status="failed")))
+    assert (everything_failed["n_ok"] == 0).all() and everything_failed["final_mean"].isna().all()
+
+
 def test_missing_columns_raise_a_helpful_error(small_study):
     traj, runs = small_study
     with pytest.raises(DataError, match="incumbent_regret"):
