@@ -99,6 +99,16 @@ def decision_mask(cards: tuple[int, ...]) -> torch.Tensor:
     return mask
 
 
+def masked_entropy(log_probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Summed entropy of the rows of ``log_probs``, counting only ``mask``ed-in choices.
+
+    ``torch.where`` keeps the gradient finite: differentiating ``p * log p`` at a masked-out choice
+    (``p = 0``, ``log p = -inf``) would give ``0 * inf = NaN``.
+    """
+    safe = torch.where(mask, log_probs, torch.zeros((), dtype=log_probs.dtype))
+    return -(safe.exp() * safe).masked_fill(~mask, 0.0).sum()
+
+
 class Reinforce(Strategy):
     """REINFORCE with independent softmax logits per decision (see module docstring)."""
 
@@ -179,8 +189,7 @@ class Reinforce(Strategy):
         log_prob = log_probs[self._rows, torch.tensor(issued.arch)].sum()
         loss = -advantage * log_prob
         if self.entropy_weight:
-            entropy = torch.special.entr(log_probs.exp()).sum()
-            loss = loss - self.entropy_weight * entropy
+            loss = loss - self.entropy_weight * masked_entropy(log_probs, self._mask)
         self.optimizer.zero_grad(set_to_none=False)
         loss.backward()
         self.optimizer.step()
@@ -193,4 +202,4 @@ class Reinforce(Strategy):
                 "reward_scale": self.reward_scale, "entropy_weight": self.entropy_weight}
 
 
-__all__ = ["EMABaseline", "Reinforce", "check_rl_hyperparameters", "decision_mask"]
+__all__ = ["EMABaseline", "Reinforce", "check_rl_hyperparameters", "decision_mask", "masked_entropy"]
