@@ -49,6 +49,7 @@ def test_serves_a_live_training_cache_with_default_columns(cache: Path) -> None:
     assert o.dataset == "cifar100" and o.datasets == ("cifar10", "cifar100")
     frame = live_cache_frame()
     frame = frame[frame.dataset == "cifar100"]
+    by_key = {(r.arch, r.seed, r.fidelity): r for r in frame.itertuples()}
     rng = np.random.default_rng(0)
     for arch in ARCHS:
         for fid in (*o.fidelities, None):
@@ -57,8 +58,7 @@ def test_serves_a_live_training_cache_with_default_columns(cache: Path) -> None:
                 ev = o.evaluate(arch, fid, rng)
                 seed = int(ev.extras["seed"])
                 seen.add(seed)
-                row = frame[(frame.arch == SPACE.to_string(arch)) & (frame.seed == seed)
-                            & (frame.fidelity == (fid or o.fidelities[-1]).key())].iloc[0]
+                row = by_key[(SPACE.to_string(arch), seed, (fid or o.fidelities[-1]).key())]
                 assert (ev.score, ev.cost) == (row.score, row.cost)
                 assert (ev.params, ev.flops) == (row.params, row.flops)
                 assert ev.curve == tuple(row.curve) and ev.fidelity == (fid or Fidelity(epochs=200))
