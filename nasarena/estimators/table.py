@@ -4,7 +4,8 @@ One row is one measured evaluation: an architecture string (parsed by the named 
 search metric, and optionally the final (held-out) metric, cost in seconds, params, FLOPs, extra
 metrics, a seed, a fidelity and a dataset. Several rows for one architecture and fidelity are seeds:
 ``evaluate`` draws one of them with the caller's generator (the noise a real search sees) and the
-final metric is their mean (of the final column if declared, else of the search metric).
+final metric is their mean (of the final column if declared, else of the search metric; NaN cells,
+e.g. failed seeds, are skipped). A drawn row whose score is NaN is returned as a failed evaluation.
 
 The defaults match the Parquet caches written by live training (``arch, dataset, fidelity, seed,
 score, final, cost, params, flops, curve``), so ``TableOracle(path)`` serves such a file; any other
@@ -92,7 +93,7 @@ def parse_archs(strings: Sequence[str], space: SearchSpace, source: str) -> list
 
 def read_final_column(path: str | Path, space: SearchSpace, arch_column: str,
                       final_column: str) -> dict[Arch, float]:
-    """Architecture -> mean of ``final_column`` over its rows (a table's held-out metric)."""
+    """Architecture -> mean of ``final_column`` over its rows, NaNs skipped (a table's held-out metric)."""
     frame = read_frame(path)
     check_columns(frame, {"arch_column": arch_column, "final_column": final_column}, str(path))
     archs = parse_archs(frame[arch_column].astype(str).tolist(), space, str(path))
@@ -100,7 +101,13 @@ def read_final_column(path: str | Path, space: SearchSpace, arch_column: str,
     sums: dict[Arch, list[float]] = {}
     for arch, v in zip(archs, values.tolist(), strict=True):
         sums.setdefault(arch, []).append(v)
-    return {a: math.fsum(v) / len(v) for a, v in sums.items()}
+    return {a: _nanmean(v) for a, v in sums.items()}
+
+
+def _nanmean(values: list[float]) -> float:
+    """Mean of the non-NaN values (NaN if there are none): failed seeds do not poison the mean."""
+    ok = [v for v in values if v == v]
+    return math.fsum(ok) / len(ok) if ok else math.nan
 
 
 def _fidelity_of(value: Any) -> Fidelity:
@@ -203,17 +210,23 @@ class TableOracle(Oracle):
         if n == 0:
             raise DataError(f"{src}: the table has no rows for dataset {self.dataset!r}")
 
+        def floats(name: str) -> list[float]:
+            try:
+                return frame[name].to_numpy(dtype=float).tolist()
+            except (TypeError, ValueError) as exc:
+                raise DataError(f"{src}: column {name!r} must be numeric ({exc})") from None
+
         def column(role: str, fill: float) -> list[float]:
             name = cols[role]
-            return [fill] * n if name is None else frame[name].to_numpy(dtype=float).tolist()
+            return [fill] * n if name is None else floats(name)
 
-        score = frame[score_column].to_numpy(dtype=float).tolist()
+        score = floats(score_column)
         final = column("final_column", math.nan)
         cost = column("cost_column", self.constant_cost)
         params = column("params_column", math.nan)
         flops = column("flops_column", math.nan)
         seeds = column("seed_column", math.nan)
-        extras = [frame[c].to_numpy(dtype=float).tolist() for c in extra]
+        extras = [floats(c) for c in extra]
         if cols["fidelity_column"] is None:
             default = fidelity if isinstance(fidelity, Fidelity) else Fidelity.parse(fidelity)
             fids = [default] * n
@@ -243,7 +256,7 @@ class TableOracle(Oracle):
             if fids[i] == top:
                 finals.setdefault(archs[i], []).append(final[i] if use_final else score[i])
         self._rows = {k: tuple(v) for k, v in rows.items()}
-        self._final = {a: math.fsum(v) / len(v) for a, v in finals.items()}
+        self._final = {a: _nanmean(v) for a, v in finals.items()}
         # params of an architecture: its first row at the top fidelity (seeds share the network)
         self._params = {a: r[0][2] for (a, f), r in self._rows.items()
                         if f == top and not math.isnan(r[0][2])}
@@ -269,6 +282,8 @@ class TableOracle(Oracle):
                     return Evaluation.failed(arch, fid, msg)
                 raise DataError(msg + "; pass on_missing='fail' to treat missing rows as failed evaluations")
         score, cost, params, flops, extras, curve = rows[int(rng.random() * len(rows))]
+        if score != score:  # NaN: the row records a failed evaluation
+            return Evaluation.failed(arch, fid, f"{self.path}: the drawn row has no score (NaN)", cost)
         return Evaluation(arch=arch, fidelity=fid, score=score, cost=cost, params=params, flops=flops,
                           curve=curve, extras=dict(extras))
 

@@ -218,3 +218,24 @@ def test_final_from_table_wraps_another_oracle(nb201_data: Path) -> None:
     assert d["final_metric"] == "test_acc_200ep_seed_mean" and "cifar100_test_acc_200ep_mean" in \
         d["final_metric_source"]
     assert o.fidelities == inner.fidelities and o.params(arch) == inner.params(arch)
+
+
+def test_failed_rows_are_failed_evaluations_and_skipped_in_the_final(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"arch": [SPACE.to_string(ARCHS[0])] * 2 + [SPACE.to_string(ARCHS[1])],
+                          "seed": [0, 1, 0], "score": [np.nan, 80.0, np.nan], "final": [np.nan, 70.0, np.nan],
+                          "cost": [3.0, 4.0, 5.0]})
+    frame.to_parquet(tmp_path / "f.parquet")
+    o = TableOracle(tmp_path / "f.parquet")
+    assert o.final_metric(ARCHS[0]) == 70.0 and math.isnan(o.final_metric(ARCHS[1]))
+    assert o.best_final == 70.0
+    ev = o.evaluate(ARCHS[1], None, np.random.default_rng(0))
+    assert not ev.ok and math.isnan(ev.score) and ev.cost == 5.0 and "NaN" in ev.error
+    draws = [o.evaluate(ARCHS[0], None, np.random.default_rng(s)) for s in range(20)]
+    assert {d.ok for d in draws} == {True, False}
+
+
+def test_non_numeric_columns_are_reported(tmp_path: Path) -> None:
+    pd.DataFrame({"arch": [SPACE.to_string(ARCHS[0])], "score": ["high"]}).to_csv(tmp_path / "s.csv",
+                                                                                 index=False)
+    with pytest.raises(DataError, match="column 'score' must be numeric"):
+        TableOracle(tmp_path / "s.csv")
