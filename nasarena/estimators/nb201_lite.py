@@ -183,7 +183,11 @@ class NB201LiteOracle(Oracle):
         return ((((a0 * 5 + a1) * 5 + a2) * 5 + a3) * 5 + a4) * 5 + a5
 
     def evaluate(self, arch: Arch, fidelity: Fidelity | None, rng: np.random.Generator) -> Evaluation:
-        """One seed's 200-epoch validation accuracy; cost = that seed's 200-epoch train time."""
+        """One seed's 200-epoch validation accuracy; cost = that seed's 200-epoch train time.
+
+        ``arch`` must be a valid tuple (the runner validates proposals with ``space.validate``);
+        it is not re-checked here, to keep a query at a few microseconds.
+        """
         fid = self.fidelities[0] if fidelity is None or fidelity == self.fidelities[0] \
             else self.check_fidelity(fidelity)
         idx = self._index(arch)
