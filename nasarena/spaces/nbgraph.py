@@ -14,7 +14,9 @@ there is one definition of "same architecture" in nasarena and in the benchmark 
 157,440 valid tuples it yields 26,206 keys (2,021 for proteins), all present in the shipped tables.
 The only tuples the package cannot map to a benchmarked architecture are those whose four
 operations are all ``skip`` (the package's ``all_archs`` excludes them too); :meth:`is_valid`
-rejects them.
+rejects them. Sampling, mutation and neighbours act on decision tuples (the package's NNI search
+space has the same decisions), so a uniform sample is uniform over tuples, not over the 26,206
+distinct architectures.
 """
 
 from __future__ import annotations
