@@ -1,0 +1,248 @@
+"""Multi-objective results: Pareto fronts per run, hypervolume over time, and the Pareto plot.
+
+Objectives are read from a study's trajectories: ``score`` (the observed search score, maximised)
+and a cost column (``params`` in millions or ``flops`` in millions of multiply-adds, minimised).
+Two fronts are reported per run:
+
+* the **observed front**: the non-dominated architectures among those the run evaluated, in
+  (observed score, cost), i.e. what the search itself could have returned;
+* the **final front**: the same architectures re-scored with the oracle's held-out final metric
+  (harness-only, as for the incumbent), so fronts of different strategies compare on equal terms.
+
+Hypervolume (dominated area in minimisation form ``(-score, cost)``) is computed exactly in 2-D by
+:func:`nasarena.strategies.multiobjective.hypervolume`. **Reference point and scale**: unless given,
+the nadir of the study's final fronts: for each objective the worst value among the points that
+are on the front of some run at the end of its budget (all strategies and seeds), padded by 1% of
+that objective's range over those points. This focuses the measure on the trade-off region (a
+reference at the worst evaluated architecture, ~10% accuracy on NB201, makes every run score ~0.98).
+The hypervolume is divided by the volume of the box between the study's best values and that
+reference, so it lies in [0, 1] and compares strategies of one study (not across studies).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from nasarena.errors import ConfigError
+from nasarena.results import schema as S
+from nasarena.results.aggregate import bootstrap_mean_band
+from nasarena.results.plots import save_figure, strategy_palette
+from nasarena.strategies.multiobjective import hypervolume, pareto_mask, parse_objectives
+
+#: objective name -> trajectory column
+COLUMNS: dict[str, str] = {"score": S.SCORE, "params": S.PARAMS, "flops": S.FLOPS}
+LABELS: dict[str, str] = {"score": "observed score", "final": "final metric",
+                          "params": "parameters (millions)", "flops": "FLOPs (millions)"}
+
+
+def _objectives(objectives: str | Sequence[str]) -> tuple[str, str]:
+    objs = parse_objectives(objectives)
+    if len(objs) != 2 or objs[1] not in COLUMNS:
+        raise ConfigError(f"Pareto reports take two objectives, 'score' and one of "
+                          f"{', '.join(c for c in COLUMNS if c != 'score')} (trajectory columns); got {objs}")
+    return objs[0], objs[1]
+
+
+def evaluated(trajectories: pd.DataFrame, cost: str) -> pd.DataFrame:
+    """Successful evaluations with a finite score and cost, one row per (run, architecture).
+
+    An architecture evaluated several times in a run (noisy repeats, or several fidelities) keeps
+    its mean observed score and its first time of evaluation.
+    """
+    col = COLUMNS[cost]
+    t = trajectories
+    ok = t[t[S.OK] & np.isfinite(t[S.SCORE]) & np.isfinite(t[col])]
+    keys = [S.RUN_ID, S.STRATEGY, S.ORACLE, S.DATASET, S.N_WORKERS, S.SEED, S.ARCH]
+    return (ok.groupby(keys, sort=False, observed=True)
+            .agg(score=(S.SCORE, "mean"), cost=(col, "first"), time=(S.TIME, "min"),
+                 eval_index=(S.EVAL_INDEX, "min"))
+            .reset_index())
+
+
+def final_metric_lookup(runs: pd.DataFrame) -> Callable[[str, str], float]:
+    """``f(run_id, arch_string) -> final metric`` from each run's oracle (built once per config).
+
+    Harness-side only: it rebuilds the oracle named in the run's config, like the runner does for
+    the incumbent. Raises :class:`ConfigError` if the oracle cannot be built here.
+    """
+    from nasarena.registry import make_oracle
+
+    oracles: dict[str, Any] = {}
+    by_run = {r[S.RUN_ID]: json.loads(r["config"]) for _, r in runs.iterrows()}
+
+    def lookup(run_id: str, arch: str) -> float:
+        cfg = by_run[run_id]
+        key = json.dumps([cfg["oracle"], cfg.get("oracle_kwargs", {})], sort_keys=True)
+        if key not in oracles:
+            oracles[key] = make_oracle(cfg["oracle"], **cfg.get("oracle_kwargs", {}))
+        oracle = oracles[key]
+        return float(oracle.final_metric(oracle.space.from_string(arch)))
+
+    return lookup
+
+
+def pareto_fronts(points: pd.DataFrame, value: str = "score") -> pd.DataFrame:
+    """The non-dominated rows of each run in (``value`` maximised, ``cost`` minimised)."""
+    out = []
+    for _, grp in points.groupby(S.RUN_ID, sort=True):
+        pts = np.column_stack([-grp[value].to_numpy(float), grp["cost"].to_numpy(float)])
+        out.append(grp[pareto_mask(pts)])
+    if not out:
+        return points.iloc[:0]
+    return pd.concat(out, ignore_index=True).sort_values([S.RUN_ID, "cost"], ignore_index=True)
+
+
+def reference_point(points: pd.DataFrame, value: str = "score") -> tuple[np.ndarray, np.ndarray]:
+    """(reference, ideal) in minimisation form: nadir of the runs' final fronts, padded 1%."""
+    fronts = pareto_fronts(points, value)
+    mins = np.column_stack([-fronts[value].to_numpy(float), fronts["cost"].to_numpy(float)])
+    worst, best = mins.max(axis=0), mins.min(axis=0)
+    pad = 0.01 * np.where(worst > best, worst - best, np.maximum(np.abs(worst), 1.0))
+    return worst + pad, best
+
+
+def hypervolume_curves(points: pd.DataFrame, grid: np.ndarray, axis: str = "time", value: str = "score",
+                       reference: np.ndarray | None = None) -> pd.DataFrame:
+    """Normalised hypervolume of each run's evaluated set at every grid point of ``axis``.
+
+    ``axis`` is ``"time"`` (simulated seconds) or ``"eval_index"``. The front is updated one
+    evaluation at a time and its hypervolume recomputed only when a new point enters it.
+    """
+    ref, ideal = reference_point(points, value) if reference is None else (reference, None)
+    if ideal is None:
+        ideal = np.column_stack([-points[value], points["cost"]]).min(axis=0)
+    box = float(np.prod(ref - ideal)) or 1.0
+    rows = []
+    for (run_id, strategy), grp in points.groupby([S.RUN_ID, S.STRATEGY], sort=True):
+        grp = grp.sort_values(axis, kind="stable")
+        pts = np.column_stack([-grp[value].to_numpy(float), grp["cost"].to_numpy(float)])
+        hv = np.empty(len(pts))
+        front = np.empty((0, 2))
+        current = 0.0
+        for i, p in enumerate(pts):
+            if not np.any(np.all(front <= p, axis=1)):
+                front = np.vstack([front[~np.all(p <= front, axis=1)], p])
+                current = hypervolume(front, ref) / box
+            hv[i] = current
+        at = np.searchsorted(grp[axis].to_numpy(float), grid, side="right") - 1
+        vals = np.where(at >= 0, hv[np.maximum(at, 0)], 0.0)
+        rows.append(pd.DataFrame({S.RUN_ID: run_id, S.STRATEGY: strategy, axis: grid, "hypervolume": vals}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def summarise_hypervolume(curves: pd.DataFrame, axis: str, rng: np.random.Generator,
+                          n_boot: int = 1000) -> pd.DataFrame:
+    """Per strategy and grid point: mean hypervolume with a 95% bootstrap band over runs."""
+    out = []
+    for strategy, grp in curves.groupby(S.STRATEGY, sort=True):
+        wide = grp.pivot(index=S.RUN_ID, columns=axis, values="hypervolume")
+        lo, hi = bootstrap_mean_band(wide.to_numpy(float), n_boot, rng)
+        out.append(pd.DataFrame({S.STRATEGY: strategy, axis: wide.columns.to_numpy(float),
+                                 "mean": wide.mean(axis=0).to_numpy(), "ci_low": lo, "ci_high": hi,
+                                 "n_runs": len(wide)}))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+def plot_pareto(points: pd.DataFrame, fronts: pd.DataFrame, value: str, cost: str) -> Figure:
+    """All evaluated architectures (faint) and each strategy's front pooled over its runs (steps)."""
+    palette = strategy_palette(points[S.STRATEGY].unique())
+    fig = Figure(figsize=(7.0, 4.8), layout="constrained")
+    ax = fig.add_subplot()
+    with sns.axes_style("whitegrid"):
+        ax.scatter(points["cost"], points[value], s=4, c="0.8", alpha=0.4, linewidths=0,
+                   label="evaluated (all runs)")
+        for strategy in sorted(fronts[S.STRATEGY].unique()):
+            sub = fronts[fronts[S.STRATEGY] == strategy]
+            pooled = sub[pareto_mask(np.column_stack([-sub[value], sub["cost"]]))].sort_values("cost")
+            ax.step(pooled["cost"], pooled[value], where="post", color=palette[strategy], lw=1.8,
+                    label=f"{strategy} (front pooled over {sub[S.RUN_ID].nunique()} runs)")
+            ax.scatter(sub["cost"], sub[value], s=10, color=palette[strategy], alpha=0.35, linewidths=0)
+    ax.set_xlabel(LABELS[cost])
+    ax.set_ylabel(LABELS[value])
+    lo = fronts[value].quantile(0.02) if len(fronts) else None
+    if lo is not None and np.isfinite(lo):
+        ax.set_ylim(bottom=lo - 1.0)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(f"Pareto fronts: {LABELS[value]} vs {LABELS[cost]}", fontsize=10)
+    return fig
+
+
+def plot_hypervolume(summary: pd.DataFrame, axis: str) -> Figure:
+    """Mean normalised hypervolume against time (log axis) or evaluations, with 95% bands."""
+    palette = strategy_palette(summary[S.STRATEGY].unique())
+    fig = Figure(figsize=(7.0, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    for strategy, grp in summary.groupby(S.STRATEGY, sort=True):
+        ax.plot(grp[axis], grp["mean"], color=palette[strategy], label=strategy)
+        ax.fill_between(grp[axis], grp["ci_low"], grp["ci_high"], color=palette[strategy], alpha=0.2, lw=0)
+    if axis == "time":
+        ax.set_xscale("log")
+    ax.set_xlabel("simulated time (s, log scale)" if axis == "time" else "finished evaluations")
+    ax.set_ylabel("hypervolume (normalised, higher is better)")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def write_pareto(study: Any, out_dir: Path, objectives: str | Sequence[str] = ("score", "params"), *,
+                 with_final: bool = True, n_points: int = 60, n_boot: int = 1000,
+                 seed: int = 0) -> tuple[dict[str, Path], str]:
+    """Fronts, hypervolume over time and the Pareto plots of a loaded study; returns (paths, markdown).
+
+    ``study`` has ``trajectories`` and ``runs`` (see :func:`nasarena.results.store.load_study`).
+    ``with_final`` also re-scores the evaluated architectures with the oracle's final metric.
+    """
+    _, cost = _objectives(objectives)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ok_runs = study.runs[study.runs["status"] == "ok"][S.RUN_ID]
+    points = evaluated(study.trajectories[study.trajectories[S.RUN_ID].isin(ok_runs)], cost)
+    if points.empty:
+        raise ConfigError(f"no successful evaluation with a finite {cost} in this study")
+    paths: dict[str, Path] = {}
+    fronts = pareto_fronts(points, "score")
+    ref, _ = reference_point(points, "score")
+    t_max = float(points["time"].max())
+    t_min = max(float(points["time"].min()), t_max * 1e-4, 1e-9)
+    grid = np.geomspace(t_min, t_max, n_points)
+    curves = hypervolume_curves(points, grid, "time")
+    summary = summarise_hypervolume(curves, "time", np.random.default_rng(seed), n_boot)
+    finals = curves[curves["time"] == grid[-1]].groupby(S.STRATEGY)["hypervolume"]
+    table = pd.DataFrame({"hv_final_mean": finals.mean(), "hv_final_sd": finals.std(),
+                          "front_size_mean": fronts.groupby(S.STRATEGY)[S.RUN_ID].value_counts()
+                          .groupby(S.STRATEGY).mean()}).reset_index()
+    for name, df in (("pareto_fronts", fronts), ("hypervolume_time", summary), ("hypervolume", table)):
+        paths[f"{name}.csv"] = out_dir / f"{name}.csv"
+        df.to_csv(paths[f"{name}.csv"], index=False)
+    figs = {"pareto_observed": plot_pareto(points, fronts, "score", cost),
+            "hypervolume_time": plot_hypervolume(summary, "time")}
+    if with_final:
+        lookup = final_metric_lookup(study.runs)
+        points = points.assign(final=[lookup(r, a) for r, a in zip(points[S.RUN_ID], points[S.ARCH],
+                                                                    strict=True)])
+        final_fronts = pareto_fronts(points, "final")
+        paths["pareto_fronts_final.csv"] = out_dir / "pareto_fronts_final.csv"
+        final_fronts.to_csv(paths["pareto_fronts_final.csv"], index=False)
+        figs["pareto_final"] = plot_pareto(points, final_fronts, "final", cost)
+    for stem, fig in figs.items():
+        for fmt, path in save_figure(fig, out_dir / "figures", stem).items():
+            paths[f"figures/{stem}.{fmt}"] = path
+    md = [f"## Multi-objective: score vs {cost}", "",
+          f"Hypervolume in (−score, {cost}) normalised to the box between the study's best values and "
+          f"the reference point (score {-ref[0]:.4g}, {cost} {ref[1]:.4g}: the worst values on any run's "
+          "final front, padded by 1% of their range); mean at the end of the budget over runs:", "",
+          "| strategy | hypervolume (mean) | sd | front size (mean) |", "|---|---|---|---|"]
+    md += [f"| {r.strategy} | {r.hv_final_mean:.4f} | {r.hv_final_sd:.4f} | {r.front_size_mean:.1f} |"
+           for r in table.itertuples()]
+    md += ["", "![Pareto fronts (observed)](figures/pareto_observed.png)",
+           "![Hypervolume over time](figures/hypervolume_time.png)"]
+    if with_final:
+        md.append("![Pareto fronts (final metric)](figures/pareto_final.png)")
+    return paths, "\n".join(md) + "\n"
