@@ -183,9 +183,13 @@ class _Loop:
         push, pop = heapq.heappush, heapq.heappop
         seq = 0
         started = 0
+        # Strategies usually pass the same Fidelity object every time: an identity check is cheaper
+        # than hashing the dataclass. The slot holds a reference, so the identity cannot be reused.
+        last_fid_obj: Any = object()
+        last_fid: tuple = ()
 
         def start(worker: int, now: float) -> None:
-            nonlocal seq, started
+            nonlocal seq, started, last_fid_obj, last_fid
             if started >= max_evals:
                 return  # its result could never be recorded
             try:
@@ -199,16 +203,22 @@ class _Loop:
                 info = None
             if info is None:
                 info = self.describe_arch(arch)
-            fid = fid_use.get(proposal.fidelity)
-            if fid is None:
-                raise self.bad_fidelity(proposal.fidelity)
+            f = proposal.fidelity
+            if f is last_fid_obj:
+                fid, rank, key = last_fid
+            else:
+                fid = fid_use.get(f)
+                if fid is None:
+                    raise self.bad_fidelity(f)
+                rank, key = fid_rank[fid], fid_key[fid]
+                last_fid_obj, last_fid = f, (fid, rank, key)
             ev = evaluate(info[0], fid, rng)
             cost = ev.cost
             if not cost >= 0.0:
                 raise DataError(f"oracle {oracle.name!r} returned cost {cost!r} for {info[1]}; "
                                 f"costs must be non-negative seconds")
             started += 1
-            push(heap, (now + cost, seq, worker, proposal, ev, info, fid))
+            push(heap, (now + cost, seq, worker, proposal, ev, info, rank, key))
             seq += 1
 
         for w in range(self.config.n_workers):
@@ -220,7 +230,7 @@ class _Loop:
         inc_final = inc_regret = inc_params = math.nan
         stall, last = 0, 0.0
         while heap:
-            finish, _, worker, proposal, ev, info, fid = pop(heap)
+            finish, _, worker, proposal, ev, info, rank, key = pop(heap)
             if finish > max_time:
                 self.stop_reason = "max_time"
                 return
@@ -236,13 +246,12 @@ class _Loop:
             score = ev.score
             ok = ev.ok
             if ok and score == score:
-                rank = fid_rank[fid]
                 if rank > inc_rank or (rank == inc_rank and score > inc_score):
                     inc_rank, inc_score = rank, score
                     _, inc_str, inc_final, p = info
                     inc_regret = best_final - inc_final
                     inc_params = p if p == p else ev.params
-            append((n, finish, worker, info[1], fid_key[fid], score, ev.cost, ev.params, ev.flops, ok,
+            append((n, finish, worker, info[1], key, score, ev.cost, ev.params, ev.flops, ok,
                     inc_str, inc_score if inc_str is not None else math.nan, inc_final, inc_regret,
                     inc_params))
             tell(proposal, ev)
