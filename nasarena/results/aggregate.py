@@ -88,31 +88,43 @@ def step_values(traj: pd.DataFrame, run_ids: Sequence[str], grid: np.ndarray, ax
                 columns: Sequence[str]) -> dict[str, np.ndarray]:
     """Values of ``columns`` at each grid point under step semantics: arrays of shape (runs, grid).
 
-    ``traj`` must be :func:`sorted_trajectories`. Implementation: ranks of the union of abscissae turn
+    Rows may come in any order (ties in ``x`` go to the higher ``eval_index``); a categorical
+    ``run_id`` column makes the lookup cheaper. Implementation: ranks of the union of abscissae turn
     (run, x) into one exact int64 key, so a single ``searchsorted`` finds every run's last row with
     ``x_row <= x`` (no float offsets, no per-run loop). Points before a run's first row are NaN.
     """
     xcol = _AXIS_COLUMN[axis]
     run_ids = list(run_ids)
     grid = np.asarray(grid, dtype=float)
-    sub = traj[traj[S.RUN_ID].isin(run_ids)]
-    if sub.empty:
+    rid = traj[S.RUN_ID]
+    if isinstance(rid.dtype, pd.CategoricalDtype):
+        lut = np.append(pd.Index(run_ids).get_indexer(rid.cat.categories), -1)
+        codes = lut[rid.cat.codes.to_numpy()].astype(np.int64)  # code -1 (missing) maps to -1
+    else:
+        codes = pd.Index(run_ids).get_indexer(rid).astype(np.int64)
+    keep = codes >= 0
+    if not keep.any():
         return {col: np.full((len(run_ids), len(grid)), np.nan) for col in columns}
-    codes = pd.Categorical(sub[S.RUN_ID], categories=run_ids).codes.astype(np.int64)
-    order = np.lexsort((sub[S.EVAL_INDEX].to_numpy(), sub[xcol].to_numpy(float), codes))
+    codes = codes[keep]
+    x = traj[xcol].to_numpy(float)[keep]
+    ev = traj[S.EVAL_INDEX].to_numpy()[keep]
+    order = np.argsort(codes, kind="stable")  # enough when rows are sorted within runs (usual)
+    c_s, x_s, e_s = codes[order], x[order], ev[order]
+    unsorted = (c_s[1:] == c_s[:-1]) & ((x_s[1:] < x_s[:-1]) | ((x_s[1:] == x_s[:-1]) & (e_s[1:] < e_s[:-1])))
+    if unsorted.any():
+        order = np.lexsort((ev, x, codes))
     codes = codes[order]
-    x = sub[xcol].to_numpy(float)[order]
-    uniq = np.unique(np.concatenate([x, grid]))
+    uniq, inverse = np.unique(np.concatenate([x, grid]), return_inverse=True)
     stride = len(uniq) + 1
-    row_key = codes * stride + np.searchsorted(uniq, x)
-    g_rank = np.searchsorted(uniq, grid)
+    row_key = codes * stride + inverse[: len(x)][order]
+    g_rank = inverse[len(x):]
     run_code = np.arange(len(run_ids), dtype=np.int64)[:, None]
     query = run_code * stride + g_rank[None, :]
     pos = np.searchsorted(row_key, query.ravel(), side="right") - 1
     valid = (pos >= 0) & (codes[np.clip(pos, 0, None)] == np.repeat(run_code.ravel(), len(grid)))
     out: dict[str, np.ndarray] = {}
     for col in columns:
-        vals = sub[col].to_numpy(float)[order]
+        vals = traj[col].to_numpy(float)[keep][order]
         picked = np.where(valid, vals[np.clip(pos, 0, None)], np.nan)
         out[col] = picked.reshape(len(run_ids), len(grid))
     return out
@@ -231,14 +243,21 @@ def anytime_curves(trajectories: pd.DataFrame, runs: pd.DataFrame, rng: np.rando
     budget = budgets(ok, traj)
     frames: list[pd.DataFrame] = []
     for setting, srun in ok.groupby(list(SETTING_KEYS), sort=True, dropna=False):
+        srun = srun.sort_values([S.STRATEGY, S.RUN_ID], kind="stable")
         ids = srun[S.RUN_ID].tolist()
+        cols = list(dict.fromkeys([S.RUN_ID, S.TIME, S.EVAL_INDEX, S.INC_FINAL, *metrics]))
+        straj = traj.loc[traj[S.RUN_ID].isin(ids), cols]
+        straj[S.RUN_ID] = straj[S.RUN_ID].astype("category")
+        strategies = srun[S.STRATEGY].to_numpy()
         for axis in axes:
-            grid = make_grid(traj, budget, ids, axis, n_points)
-            for strategy, grun in srun.groupby(S.STRATEGY, sort=True):
-                gids = grun[S.RUN_ID].tolist()
-                vals = step_values(traj, gids, grid, axis, metrics)
+            grid = make_grid(straj, budget, ids, axis, n_points)
+            # One lookup for every run of the setting; rows are then split by strategy.
+            every = step_values(straj, ids, grid, axis, metrics)
+            for strategy in pd.unique(strategies):
+                rows = np.flatnonzero(strategies == strategy)
+                gids = [ids[i] for i in rows]
                 for metric in metrics:
-                    stats = _summarise(vals[metric], n_boot, rng, confidence, min_coverage)
+                    stats = _summarise(every[metric][rows], n_boot, rng, confidence, min_coverage)
                     ident = dict(zip(GROUP_KEYS, (*setting, strategy), strict=True))
                     frames.append(pd.DataFrame({**ident, "axis": axis, "metric": metric, "x": grid,
                                                 **stats, "n_runs": len(gids)}))

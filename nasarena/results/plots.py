@@ -207,7 +207,7 @@ def plot_params_vs_final(table: pd.DataFrame, labels: dict[tuple, str]) -> Figur
             ax.set_ylabel(_wrap(f"final incumbent's {labels.get(setting, 'final metric')}"))
             ax.set_title(_title(setting) + "\n(X: median size and metric of each strategy)",
                          fontsize="medium")
-            ax.legend(fontsize="small", loc="best")
+            ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         if not settings:
             axes[0].text(0.5, 0.5, "no completed runs with known size", ha="center", va="center")
     return fig

@@ -43,6 +43,11 @@ def test_step_semantics_last_row_at_or_before_and_nan_before_first():
     nan = np.nan
     np.testing.assert_array_equal(vals[0], [nan, nan, 80, 80, 80, 85, 86, 86, 86])
     np.testing.assert_array_equal(vals[1], [nan, nan, nan, 70, 70, 70, 70, 77, 77])
+    # Any row order and a categorical run_id (with a category not asked for) give the same answer.
+    shuffled = traj.sample(frac=1.0, random_state=0)
+    shuffled[S.RUN_ID] = pd.Categorical(shuffled[S.RUN_ID], categories=["x", "b", "a"])
+    again = A.step_values(shuffled, ["a", "b"], grid, "time", [S.INC_FINAL])[S.INC_FINAL]
+    np.testing.assert_array_equal(again, vals)
 
 
 def test_step_semantics_on_evaluations_carries_forward():
