@@ -14,13 +14,20 @@ evaluation without training. Its ``cost`` is the originally measured training ti
 clock is charged again exactly as a tabular benchmark charges it (a replayed or resumed study
 reproduces the same trajectory); ``extras["cached"]`` is 1 and ``extras["train_seconds"]`` is 0.
 
-**Final metric** (harness only). ``final="top"`` (default): the mean test accuracy over the
-seeds this arch has been trained with at the *highest* fidelity of the oracle; if it was never
-trained there (a multi-fidelity strategy's incumbent seen only at low fidelity), the oracle trains
-it once there with seed 0, outside the study's clock (it is the measurement, not the search).
-This keeps final numbers comparable across strategies whatever fidelities they used.
-``final="seen"``: test accuracy at the highest fidelity this arch was evaluated at, no extra
-training (cheaper, but mixes fidelities). ``best_final`` is unknown (NaN) unless given.
+**Final metric** (harness only): the test accuracy of ``arch`` trained at ``final_fidelity``
+(default: the oracle's highest fidelity) with training seed ``final_seed`` (default 0). It is a
+pure function of the architecture (the runner caches it per architecture) and comparable across
+strategies whatever fidelities they searched at. The runner asks for it when an architecture is
+first proposed, before evaluating it, so the oracle trains that key then, outside the study's clock
+(it is the measurement, not the search); with the default ``n_seeds=1`` a search at the final
+fidelity then finds its evaluation in the cache and is charged the measured cost, so nothing is
+trained twice. A multi-fidelity strategy makes every proposed architecture train once at the final
+fidelity as well; pass a cheaper ``final_fidelity`` to bound that. ``best_final`` is unknown (NaN)
+unless given.
+
+**Threads (CPU).** ``num_threads`` defaults to 2, lowered to ``$OMP_NUM_THREADS`` when that is set
+(the study runner sets it to 1 in its worker processes): OpenMP threads that outnumber free cores
+spin and can make a training 10x slower.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ import numpy as np
 import torch
 
 from nasarena.errors import ConfigError
-from nasarena.estimators.base import Evaluation, Fidelity, Oracle
+from nasarena.estimators.base import FULL, Evaluation, Fidelity, Oracle
 from nasarena.estimators.live.cache import CacheKey, EvalCache, now_utc
 from nasarena.estimators.live.data import canonical_name, load_dataset
 from nasarena.estimators.live.trainer import (
@@ -125,21 +132,21 @@ class LiveOracle(Oracle):
     def __init__(self, dataset: str = "synthetic", fidelities: Any = None, *,
                  data_dir: str | os.PathLike[str] | None = None,
                  cache_dir: str | os.PathLike[str] | None = None,
-                 device: str = "auto", num_threads: int = 2, batch_size: int | None = None,
-                 lr: float = 0.1, weight_decay: float = 5e-4, n_seeds: int = 3, final: str = "top",
-                 best_final: float = math.nan, amp: Any = None, channels_last: Any = None,
+                 device: str = "auto", num_threads: int | None = None, batch_size: int | None = None,
+                 lr: float = 0.1, weight_decay: float = 5e-4, n_seeds: int = 1,
+                 final_fidelity: Any = None, final_seed: int = 0, best_final: float = math.nan,
+                 amp: Any = None, channels_last: Any = None,
                  valid_fraction: float = 0.5, synthetic_train: int = 4000, synthetic_valid: int = 1000,
                  synthetic_test: int = 1000, synthetic_resolution: int = 16, synthetic_seed: int = 0) -> None:
         self.dataset = canonical_name(dataset)
         self.space = NB201Space()
         self.device = resolve_device(device)
+        if num_threads is None:
+            num_threads = min(2, _num(os.environ.get("OMP_NUM_THREADS") or 2, int, "OMP_NUM_THREADS"))
         self.num_threads = _num(num_threads, int, "num_threads")
         self.n_seeds = _num(n_seeds, int, "n_seeds")
         if self.n_seeds < 1 or self.num_threads < 1:
             raise ConfigError("n_seeds and num_threads must be >= 1")
-        if final not in ("top", "seen"):
-            raise ConfigError(f"final must be 'top' or 'seen', got {final!r}")
-        self.final_policy = final
         self.best_final = _num(best_final, float, "best_final")
         self.amp, self.channels_last = _flag(amp, "amp"), _flag(channels_last, "channels_last")
         synthetic = {"n_train": _num(synthetic_train, int, "synthetic_train"),
@@ -156,6 +163,9 @@ class LiveOracle(Oracle):
         self.fidelities = parse_fidelities(ladder if fidelities is None else fidelities)
         for fid in self.fidelities:
             self.spec(fid)  # validate every fidelity now, not in the middle of a study
+        self.final_fidelity = self.fidelities[-1] if final_fidelity is None \
+            else self.check_fidelity(parse_fidelities(final_fidelity)[0])
+        self.final_seed = _num(final_seed, int, "final_seed")
         self.variant = f"{self.splits.fingerprint}-{self.recipe.fingerprint()}"
         if cache_dir is None:
             cache_dir = os.environ.get(CACHE_ENV) or DEFAULT_CACHE
@@ -174,9 +184,14 @@ class LiveOracle(Oracle):
         return TrainSpec(**values)
 
     def check_fidelity(self, fidelity: Fidelity | None) -> Fidelity:
-        """Like the base method, but also accept a fidelity equal to an offered one once resolved."""
-        if fidelity is None or fidelity in self.fidelities:
-            return super().check_fidelity(fidelity)
+        """Like the base method, but also accept a fidelity equal to an offered one once resolved.
+
+        ``Fidelity()`` ("the oracle's full value") means the highest offered fidelity, as in the runner.
+        """
+        if fidelity is None or fidelity == FULL:
+            return self.fidelities[-1]
+        if fidelity in self.fidelities:
+            return fidelity
         wanted = self.spec(fidelity)
         for offered in self.fidelities:
             if self.spec(offered) == wanted:
@@ -272,33 +287,18 @@ class LiveOracle(Oracle):
 
     # ---- harness-only ----------------------------------------------------------------------
     def final_metric(self, arch: Arch) -> float:
-        """Held-out test accuracy (percent); see the module docstring for the policy."""
-        arch = self.space.validate(arch)
-        if self.final_policy == "seen":
-            for fid in reversed(self.fidelities):
-                accs = [r["final"] for (a, f, _), r in self._seen.items()
-                        if a == arch and f == fid and r["ok"]]
-                if accs:
-                    return float(np.mean(accs))
-        top = self.fidelities[-1]
-        accs = []
-        for seed in range(self.n_seeds):
-            rec = self._seen.get((arch, top, seed))
-            if rec is None and self.cache is not None:
-                rec = self.cache.get(self._key(arch, top, seed))
-                if rec is not None:
-                    self._seen[(arch, top, seed)] = rec
-            if rec is not None and rec["ok"]:
-                accs.append(rec["final"])
-        if accs:
-            return float(np.mean(accs))
-        rec, _ = self._record(arch, top, 0)
+        """Test accuracy (percent) at ``final_fidelity`` with ``final_seed``, trained on first use.
+
+        NaN when that training failed. See the module docstring for why this is the definition.
+        """
+        rec, _ = self._record(self.space.validate(arch), self.final_fidelity, self.final_seed)
         return float(rec["final"]) if rec["ok"] else math.nan
 
     def describe(self) -> dict[str, Any]:
         """Base description plus device, dataset variant, recipe and final-metric policy."""
         return {**super().describe(), "device": str(self.device), "variant": self.variant,
-                "recipe": self.recipe.__dict__, "n_seeds": self.n_seeds, "final_policy": self.final_policy,
+                "recipe": self.recipe.__dict__, "n_seeds": self.n_seeds,
+                "final_fidelity": self.final_fidelity.key(), "final_seed": self.final_seed,
                 "cache": str(self.cache.root) if self.cache is not None else None}
 
 
