@@ -9,11 +9,7 @@ with a reference, the figures, and the methods (step semantics, bands, areas, te
 
 from __future__ import annotations
 
-import base64
-import html
-import json
 import math
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,10 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasarena.errors import DataError
+from nasarena.errors import DataError, NasarenaError
 from nasarena.results import schema as S
 from nasarena.results.aggregate import GROUP_KEYS, SETTING_KEYS, anytime_curves, run_table, strategy_summary
 from nasarena.results.plots import make_figures, metric_labels
+from nasarena.results.render import fmt as _fmt
+from nasarena.results.render import render_html, render_markdown
 from nasarena.results.stats import (
     DEFAULT_EVOLUTION,
     DEFAULT_RL,
@@ -118,18 +116,63 @@ def write_report(study_dir: Path, out_dir: Path | None = None, study: Any = None
         for fmt, path in fmts.items():
             paths[f"figures/{name}.{fmt}"] = path
 
+    extra = _multi_objective_blocks(study, out, paths, n_boot=n_boot, seed=seed)
     context = describe_study(table, getattr(study, "meta", None) or [], study_dir)
     sections = _sections(context, table, summary, verdict_df, comparisons, figures, out,
                          dict(rl=rl, evolution=evolution, reference=reference, margin=margin,
-                              alpha=alpha, n_boot=n_boot, seed=seed))
+                              alpha=alpha, n_boot=n_boot, seed=seed), extra)
     paths["report.md"] = out / "report.md"
-    paths["report.md"].write_text(_markdown(sections), encoding="utf-8")
+    paths["report.md"].write_text(render_markdown(sections), encoding="utf-8")
     paths["report.html"] = out / "report.html"
-    paths["report.html"].write_text(_html(sections), encoding="utf-8")
+    paths["report.html"].write_text(render_html(sections), encoding="utf-8")
     return paths
 
 
 _FAILED_COLS = (S.RUN_ID, S.STRATEGY, S.ORACLE, S.DATASET, S.SEED, "status", "error")
+
+
+def multi_objectives(meta: Sequence[dict]) -> tuple[str, str] | None:
+    """("score", cost) when some run's strategy optimised several objectives (its recorded
+    ``strategy_config["objectives"]``), else None: only then is a Pareto section worth drawing."""
+    for record in meta:
+        config = record.get("strategy_config") if isinstance(record, dict) else None
+        objectives = config.get("objectives") if isinstance(config, dict) else None
+        if isinstance(objectives, list | tuple) and len(objectives) > 1:
+            return str(objectives[0]), str(objectives[1])
+    return None
+
+
+def _multi_objective_blocks(study: Any, out: Path, paths: dict[str, Path], n_boot: int,
+                            seed: int) -> list[tuple[str, Any]]:
+    """The Pareto/hypervolume section from :mod:`nasarena.results.pareto`, for multi-objective studies.
+
+    Its files join ``paths``; a study without a usable cost column gets a sentence saying so
+    rather than a failed report.
+    """
+    objectives = multi_objectives(getattr(study, "meta", None) or [])
+    if objectives is None:
+        return []
+    try:
+        from nasarena.results.pareto import write_pareto
+    except ImportError:  # the multi-objective module is optional
+        return [("h2", "Multi-objective"), ("p", "This study has multi-objective runs, but "
+                                                 "nasarena.results.pareto is not installed.")]
+    title = f"Multi-objective: {objectives[0]} vs {objectives[1]}"
+    try:
+        mo_paths, markdown = write_pareto(study, out, objectives, n_boot=n_boot, seed=seed)
+    except NasarenaError as exc:
+        return [("h2", title), ("p", f"No Pareto analysis: {exc}")]
+    paths.update(mo_paths)
+    text = [ln for ln in markdown.splitlines() if ln.strip() and not ln.lstrip().startswith(("#", "|", "!["))]
+    blocks: list[tuple[str, Any]] = [("h2", title)]
+    if text:  # the module's own explanation (reference point, normalisation)
+        blocks.append(("p", " ".join(text)))
+    if "hypervolume.csv" in mo_paths:
+        blocks.append(("table", pd.read_csv(mo_paths["hypervolume.csv"])))
+    for key, path in mo_paths.items():
+        if key.startswith("figures/") and key.endswith(".png"):
+            blocks.append(("figure", (path.stem, path.stem.replace("_", " "), path, out)))
+    return blocks
 
 
 def _uniq(values: pd.Series) -> str:
@@ -171,20 +214,6 @@ def describe_study(table: pd.DataFrame, meta: Sequence[dict], study_dir: Path) -
                 else ", ".join(f"{k} {v}" for k, v in dict(versions).items()))
         lines.append(("package versions (first run)", text))
     return lines
-
-
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        if value != 0 and abs(value) < 10 ** -digits:
-            return f"{value:.2e}"
-        return f"{value:,.{digits}f}"
-    return str(value)
 
 
 def _summary_display(summary: pd.DataFrame) -> pd.DataFrame:
@@ -233,7 +262,7 @@ def _comparisons_display(c: pd.DataFrame) -> pd.DataFrame:
 
 def _sections(context: list[tuple[str, str]], table: pd.DataFrame, summary: pd.DataFrame, v: pd.DataFrame,
               comparisons: pd.DataFrame, figures: dict[str, dict[str, Path]], out: Path,
-              opts: dict[str, Any]) -> list[tuple[str, Any]]:
+              opts: dict[str, Any], extra: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
     """The report as a list of blocks (kind, payload), rendered by both the md and html writers."""
     labels = metric_labels(table)
     label = "; ".join(sorted(set(labels.values()))) or "final metric"
@@ -270,6 +299,7 @@ def _sections(context: list[tuple[str, str]], table: pd.DataFrame, summary: pd.D
     blocks.append(("h2", "Figures"))
     for name, fmts in figures.items():
         blocks.append(("figure", (name, FIGURE_CAPTIONS.get(name, name), fmts["png"], out)))
+    blocks += extra
     blocks += [("h2", "Methods"), ("md", METHODS.format(**opts))]
     return blocks
 
@@ -277,89 +307,3 @@ def _sections(context: list[tuple[str, str]], table: pd.DataFrame, summary: pd.D
 def _last_line(text: Any) -> str:
     lines = [ln for ln in str(text or "").strip().splitlines() if ln.strip()]
     return lines[-1].strip() if lines else "(no error recorded)"
-
-
-# ---- rendering ---------------------------------------------------------------------------------
-def md_table(df: pd.DataFrame) -> str:
-    """A GitHub pipe table (pandas' ``to_markdown`` needs ``tabulate``, which is not a dependency)."""
-    def cell(v: Any) -> str:
-        return _fmt(v).replace("|", "\\|").replace("\n", " ")
-    head = "| " + " | ".join(str(c) for c in df.columns) + " |"
-    rule = "|" + "|".join("---" for _ in df.columns) + "|"
-    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join([head, rule, *body])
-
-
-def _markdown(blocks: list[tuple[str, Any]]) -> str:
-    out: list[str] = []
-    for kind, payload in blocks:
-        if kind in ("h1", "h2", "h3"):
-            out.append("#" * int(kind[1]) + " " + payload)
-        elif kind in ("p", "md"):
-            out.append(payload.rstrip())
-        elif kind == "kv":
-            out.append("\n".join(f"- **{k}**: {v}" for k, v in payload))
-        elif kind == "table":
-            out.append(md_table(payload))
-        elif kind == "list":
-            out.append("\n".join(f"- {item}" for item in payload))
-        elif kind == "details":
-            out.append("\n\n".join(f"<details><summary>{html.escape(rid)}</summary>\n\n```\n{err}\n```\n"
-                                   f"</details>" for rid, err in payload))
-        elif kind == "figure":
-            name, caption, png, root = payload
-            out.append(f"![{caption}]({png.relative_to(root).as_posix()})\n\n*{caption}* "
-                       f"(SVG: `{png.with_suffix('.svg').relative_to(root).as_posix()}`)")
-    return "\n\n".join(out) + "\n"
-
-
-def _inline_md(text: str) -> str:
-    """Escape for HTML, then render the two inline marks the report uses (**bold**, *italic*)."""
-    text = html.escape(text)
-    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
-    return re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"<em>\1</em>", text)
-
-
-_CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:3px 8px;
-text-align:right}th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}
-figure{margin:1.5em 0}img{max-width:100%}figcaption{font-style:italic;color:#444}
-pre{background:#f6f6f6;padding:0.5em;overflow-x:auto;font-size:0.85em}"""
-
-
-def _html(blocks: list[tuple[str, Any]]) -> str:
-    body: list[str] = []
-    for kind, payload in blocks:
-        if kind in ("h1", "h2", "h3"):
-            body.append(f"<{kind}>{html.escape(payload)}</{kind}>")
-        elif kind == "p":
-            body.append(f"<p>{_inline_md(payload)}</p>")
-        elif kind == "md":
-            items = [" ".join(ln.strip() for ln in item.splitlines())
-                     for item in payload.split("\n* ") if item.strip()]
-            items = [i[2:] if i.startswith("* ") else i for i in items]
-            body.append("<ul>" + "".join(f"<li>{_inline_md(i)}</li>" for i in items) + "</ul>")
-        elif kind == "kv":
-            body.append("<table>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-                                            for k, v in payload) + "</table>")
-        elif kind == "table":
-            body.append(payload.map(_fmt).to_html(index=False, border=0, escape=True))
-        elif kind == "list":
-            body.append("<ul>" + "".join(f"<li>{_inline_md(i)}</li>" for i in payload) + "</ul>")
-        elif kind == "details":
-            body.extend(f"<details><summary>{html.escape(rid)}</summary><pre>{html.escape(err)}</pre></details>"
-                        for rid, err in payload)
-        elif kind == "figure":
-            name, caption, png, _ = payload
-            data = base64.b64encode(png.read_bytes()).decode("ascii")
-            body.append(f'<figure id="{html.escape(name)}"><img alt="{html.escape(caption)}" '
-                        f'src="data:image/png;base64,{data}"><figcaption>{html.escape(caption)}'
-                        f"</figcaption></figure>")
-    title = "nasarena study report"
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>"
-            f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
-
-
-def summary_json(paths: dict[str, Path]) -> str:
-    """The written paths as JSON (for ``nasarena report --json`` and scripts)."""
-    return json.dumps({k: str(v) for k, v in paths.items()}, indent=2)

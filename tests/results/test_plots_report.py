@@ -16,7 +16,8 @@ from nasarena.errors import DataError
 from nasarena.results import aggregate as A
 from nasarena.results import cli_report
 from nasarena.results import plots as P
-from nasarena.results.report import md_table, write_report
+from nasarena.results.render import md_table
+from nasarena.results.report import write_report
 
 FIGURES = ("anytime_final_time", "anytime_regret_time", "anytime_regret_time_median", "anytime_final_evals",
            "anytime_regret_evals", "anytime_regret_evals_median", "final_distribution", "params_vs_final")
@@ -151,3 +152,34 @@ def test_report_command_rejects_bad_input(tmp_path):
         args.func(args)
     with pytest.raises(SystemExit):
         parser.parse_args(["report", "--help"])
+
+
+def test_multi_objective_studies_get_the_pareto_section(small_study, tmp_path, monkeypatch):
+    import nasarena.results.pareto as pareto
+
+    traj, runs = small_study
+    meta = [{"strategy_config": {"objectives": ["score", "params"]}}]
+    png = tmp_path / "figures" / "pareto_observed.png"
+    png.parent.mkdir()
+    fig = P.plot_anytime(pd.DataFrame(columns=["axis", "metric", "strategy", "oracle", "dataset",
+                                               "n_workers"]), "time", "incumbent_final", {})
+    fig.savefig(png)
+    calls = []
+
+    def fake_write_pareto(study, out_dir, objectives, **kwargs):
+        calls.append(objectives)
+        hv = tmp_path / "hypervolume.csv"
+        pd.DataFrame({"strategy": ["random"], "hv_final_mean": [0.5]}).to_csv(hv, index=False)
+        return ({"hypervolume.csv": hv, "figures/pareto_observed.png": png},
+                "## Multi-objective\n\nHypervolume normalised to the box.\n\n| a |\n|---|\n![x](y.png)\n")
+
+    monkeypatch.setattr(pareto, "write_pareto", fake_write_pareto)
+    monkeypatch.setattr("nasarena.results.report.make_figures", lambda *a, **k: {})
+    study = SimpleNamespace(trajectories=traj, runs=runs, meta=meta)
+    paths = write_report(tmp_path, tmp_path, study=study, n_boot=100)
+    assert calls == [("score", "params")] and paths["figures/pareto_observed.png"] == png
+    html = paths["report.html"].read_text()
+    assert "Multi-objective: score vs params" in html and "Hypervolume normalised to the box." in html
+    assert html.count("data:image/png;base64,") == 1 and "hv_final_mean" in html
+    plain = write_report(tmp_path, tmp_path / "plain", study=SimpleNamespace(trajectories=traj, runs=runs))
+    assert "Multi-objective" not in plain["report.md"].read_text() and len(calls) == 1
