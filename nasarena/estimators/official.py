@@ -20,7 +20,7 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -52,6 +52,12 @@ _COMMENT = {
 }
 
 
+def _read(path: Path) -> Any:
+    """Read a Parquet file single-threaded through ``ParquetFile`` (pq.read_table would import the
+    dataset machinery and start a thread pool: ~55 MB more RSS for nothing here)."""
+    return pq.ParquetFile(path).read(use_threads=False)
+
+
 def _none(x: float) -> float | None:
     return None if x != x else x  # NaN marks the official None
 
@@ -68,11 +74,30 @@ class RunGroup:
     first: np.ndarray  # first row of each official index (-1: no run)
     count: np.ndarray  # number of seeds of each official index
     curves: np.ndarray
+    means: dict[str, list[float]] = field(default_factory=dict)  # filled by seed_mean, per column
 
     def rows(self, index: int) -> range:
         """Rows (one per seed, official seed order) of an architecture; empty if it has none."""
         f = int(self.first[index])
         return range(f, f + int(self.count[index])) if f >= 0 else range(0)
+
+    def seed_mean(self, column: str, numpy_mean: bool) -> np.ndarray:
+        """Per official index, the mean over seeds of a scalar column, bit-identical to the official
+        averaging: ``np.mean(list)`` (``numpy_mean``, nas_201_api) or ``sum(list) / len(list)``
+        (nats_bench). NaN where an architecture has no run."""
+        vals = self.cols[column]
+        out = np.full(len(self.first), np.nan)
+        for k in np.unique(self.count[self.count > 0]):
+            idx = np.flatnonzero(self.count == k)
+            block = vals[self.first[idx][:, None] + np.arange(k)]
+            if numpy_mean:  # same reduction loop as np.mean over a length-k list
+                out[idx] = np.mean(block, axis=1)
+            else:  # left-to-right sum, then divide
+                acc = block[:, 0].copy()
+                for j in range(1, k):
+                    acc += block[:, j]
+                out[idx] = acc / k
+        return out
 
 
 class OfficialCache:
@@ -91,7 +116,10 @@ class OfficialCache:
             raise DataError(f"{self.path} was written by another nasarena cache format "
                             f"({self.manifest.get('format_version')}); re-run the import")
         self.flavour: str = self.manifest["flavour"]
-        self.meta_archs: list[str] = pq.read_table(self.path / "archs.parquet").column("arch_str").to_pylist()
+        archs = _read(self.path / "archs.parquet")
+        self.meta_archs: list[str] = archs.column("arch_str").to_pylist()
+        #: nasarena's mixed-radix space index of each official index
+        self.space_index: np.ndarray = archs.column("space_index").to_numpy()
         self.archstr2index = {a: i for i, a in enumerate(self.meta_archs)}
         self._available = {(g["dataset"], g["hp"]): g for g in self.manifest["groups"]}
         self._groups: dict[tuple[str, str], RunGroup] = {}
@@ -114,7 +142,7 @@ class OfficialCache:
             raise DataError(f"the {self.flavour} cache {self.path} has no runs for dataset {dataset!r} with "
                             f"hp={hp!r}; it holds {have}")
         stem = group_name(*key)
-        table = pq.read_table(self.path / "runs" / f"{stem}.parquet")
+        table = _read(self.path / "runs" / f"{stem}.parquet")
         cols = {name: table.column(name).to_numpy() for name in table.column_names if name != "eval_names"}
         names = [tuple(s.split(",")) if s else () for s in table.column("eval_names").to_pylist()]
         n = len(self.meta_archs)
@@ -179,6 +207,8 @@ class OfficialCache:
                     hp: str = "12", is_random: bool | int = False) -> dict[str, Any]:
         """``ArchResults.get_metrics``: one seed (``is_random=<seed>``) or the seed mean (``False``)."""
         g, rows = self._runs(index, dataset, str(hp))
+        if is_random is False and iepoch is None:
+            return self._final_mean(g, index, rows, setname)
         infos = [self._one(g, r, setname, iepoch) for r in rows]
         if isinstance(is_random, bool):
             if is_random:
@@ -189,6 +219,25 @@ class OfficialCache:
         if is_random not in seeds:
             raise ValueError(f"can not find random seed ({is_random}) from {seeds}")
         return infos[seeds.index(is_random)]
+
+    def _final_mean(self, g: RunGroup, index: int, rows: range, setname: str) -> dict[str, Any]:
+        """Seed means at the last epoch from per-group precomputed vectors (the common, hot query)."""
+        if setname != "train" and any(setname not in g.eval_names[r] for r in rows):
+            raise KeyError(f"{setname} is not evaluated for every seed")
+        p = _PREFIX[setname]
+        nb201 = self.flavour == "nb201"
+        out = []
+        for m in ("acc", "loss", "time"):
+            col = f"{p}_{m}"
+            if col not in g.means:
+                g.means[col] = g.seed_mean(col, nb201).tolist()
+            out.append(g.means[col][index])
+        if out[0] != out[0]:
+            raise KeyError(f"{setname} is missing for a seed of this architecture")
+        ie = g.epochs - 1
+        t = g.cols[f"{p}_time"][rows[0]]  # the official None test looks at the first seed only
+        return {"iepoch": np.float64(ie) if nb201 else float(ie), "loss": out[1], "accuracy": out[0],
+                "all_time": None if t != t else out[2]}
 
     def _pick(self, index: int, dataset: str, hp: str, rng: np.random.Generator | None) -> int:
         seeds = self.seeds(index, dataset, hp)
@@ -289,6 +338,31 @@ class OfficialCache:
 
 
 # ---- oracles ----------------------------------------------------------------------------------------
+_X_VALID, _TRAIN_T, _X_VALID_T = _CH["x_valid_acc"], _CH["train_cumtime"], _CH["x_valid_cumtime"]
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Per-row values of a group as Python lists (latency NaN where unmeasured)."""
+
+    seed: list[float]
+    params: list[float]
+    flops: list[float]
+    latency: list[float]
+
+
+@dataclass(frozen=True)
+class _FidelityTable:
+    """What a fidelity reads: its group, (first row, seeds) per official index, and per-row lists."""
+
+    group: RunGroup
+    epoch: int | None  # None: the schedule's own last epoch (score/cost precomputed)
+    rows: list[tuple[int, int]]
+    score: list[float] | None
+    cost: list[float] | None
+    curves: np.ndarray
+    info: _Rows
+
 _DATASETS = {"cifar10": "cifar10", "cifar10-valid": "cifar10", "cifar100": "cifar100",
              "ImageNet16-120": "ImageNet16-120", "imagenet16-120": "ImageNet16-120",
              "imagenet": "ImageNet16-120"}
@@ -340,73 +414,87 @@ class _OfficialOracle(Oracle):
                                   f"schedule of this cache (hp {sorted(hps)}) nor an epoch "
                                   f"1..{int(self.full_hp) - 1} of the hp={self.full_hp} curve")
         self.fidelities = tuple(sorted(self._source))
-        # arch tuple (mixed-radix index) -> official index
+        # space (mixed-radix) index -> official index, and arch tuple -> official index for queries
         self._official = np.full(self.space.size, -1, dtype=np.int64)
-        for i, text in enumerate(self.cache.meta_archs):
-            self._official[self.space.index(self.space.from_string(text))] = i
-        self._official_list = self._official.tolist()
-        self._tables = {f: list(zip(g.first.tolist(), g.count.tolist(), strict=True))
-                        for f, (g, _) in self._source.items()}
+        self._official[self.cache.space_index] = np.arange(len(self.cache.space_index))
+        cards = np.array(self.space.cardinalities)
+        weights = np.r_[np.cumprod(cards[::-1])[::-1][1:], 1]
+        digits = (self.cache.space_index[:, None] // weights) % cards
+        self._lookup: dict[Arch, int] = {tuple(d): i for i, d in enumerate(digits.tolist())}
+        self._rows: dict[int, _Rows] = {}
+        self._tables = {f: self._fidelity_table(g, e) for f, (g, e) in self._source.items()}
         self._final = self._final_metrics()
         self.best_final = float(np.nanmax(self._final)) if np.isfinite(self._final).any() else math.nan
         self._final_list = self._final.tolist()
 
     def _final_metrics(self) -> np.ndarray:
         """Seed-mean full-schedule test accuracy per official index, averaged as the official API does."""
-        g = self.cache.group(self.dataset, self.full_hp)
-        vals = g.cols[self._test]
-        out = np.full(len(self.cache.meta_archs), np.nan)
-        for k in np.unique(g.count[g.count > 0]):
-            idx = np.flatnonzero(g.count == k)
-            block = vals[g.first[idx][:, None] + np.arange(k)]
-            if self.flavour == "nb201":
-                out[idx] = np.mean(block, axis=1)
-            else:  # nats_bench: sum(values) / len(values), left to right
-                acc = block[:, 0].copy()
-                for j in range(1, k):
-                    acc += block[:, j]
-                out[idx] = acc / k
-        return out
+        return self.cache.group(self.dataset, self.full_hp).seed_mean(self._test, self.flavour == "nb201")
+
+    def _fidelity_table(self, g: RunGroup, epoch: int | None) -> _FidelityTable:
+        """Python lists for one fidelity, so a query is a few list lookups (microseconds)."""
+        if id(g) not in self._rows:
+            c = g.cols
+            lat = np.where(c["latency"] > 0, c["latency"], np.nan)
+            self._rows[id(g)] = _Rows(c["seed"].astype(float).tolist(), c["params"].tolist(),
+                                      c["flops"].tolist(), lat.tolist())
+        score = cost = None
+        if epoch is None:  # the official train-all-time + valid-per-time (valid all-time / epochs)
+            score = g.cols["x_valid_acc"].tolist()
+            cost = (g.cols["train_time"] + g.cols["x_valid_time"] / g.epochs).tolist()
+        rows = list(zip(g.first.tolist(), g.count.tolist(), strict=True))
+        return _FidelityTable(g, epoch, rows, score, cost, g.curves.view(np.ndarray), self._rows[id(g)])
 
     def official_index(self, arch: Arch) -> int:
         """The official benchmark index of an architecture (-1 if the cache lacks it)."""
-        return self._official_list[self.space.index(arch)]
+        try:
+            index = self._lookup.get(arch)
+        except TypeError:  # a list or array: not hashable
+            index = None
+        if index is None:
+            arch = self.space.validate(arch)  # raises for a non-member
+            index = self._lookup.get(arch, -1)
+        return index
 
     def evaluate(self, arch: Arch, fidelity: Fidelity | None, rng: np.random.Generator) -> Evaluation:
         """One seed's validation accuracy at ``fidelity``; cost = train-all-time + valid-per-time."""
         fid = self.fidelities[-1] if fidelity is None else fidelity
-        src = self._source.get(fid)
-        if src is None:
+        t = self._tables.get(fid)
+        if t is None:
             fid = self.check_fidelity(fidelity)  # raises, naming the fidelities on offer
-            src = self._source[fid]
-        g, epoch = src
-        index = self._official_list[self.space.index(arch)]
-        first, k = self._tables[fid][index] if index >= 0 else (-1, 0)
+            t = self._tables[fid]
+        index = self._lookup.get(arch) if type(arch) is tuple else None
+        if index is None:
+            index = self.official_index(arch)
+        first, k = t.rows[index] if index >= 0 else (-1, 0)
         if k == 0:
-            return Evaluation.failed(arch, fid, f"architecture {arch} has no {g.dataset} hp={g.hp} run "
-                                     f"in the {self.flavour} cache")
+            g = t.group
+            return Evaluation.failed(arch, fid, f"architecture {arch} has no {g.dataset} hp={g.hp} run in "
+                                     f"the {self.flavour} cache")
         r = first + int(rng.random() * k)
-        c = g.cols
-        if epoch is None:
-            score, n = c["x_valid_acc"][r], g.epochs
-            cost = c["train_time"][r] + c["x_valid_time"][r] / n
+        if t.epoch is None:
+            score, cost, n = t.score[r], t.cost[r], t.group.epochs
         else:
-            row = g.curves[r]
-            score, n = float(row[_CH["x_valid_acc"], epoch - 1]), epoch
-            cost = float(row[_CH["train_cumtime"], epoch - 1] + row[_CH["x_valid_cumtime"], epoch - 1] / n)
+            n = t.epoch
+            row = t.curves[r]
+            score = float(row[_X_VALID, n - 1])
+            cost = float(row[_TRAIN_T, n - 1] + row[_X_VALID_T, n - 1] / n)
         if score != score or cost != cost:
-            return Evaluation.failed(arch, fid, f"{g.dataset} hp={g.hp} seed {int(c['seed'][r])} lacks "
+            g = t.group
+            return Evaluation.failed(arch, fid, f"{g.dataset} hp={g.hp} seed {t.info.seed[r]:.0f} lacks "
                                      f"x-valid accuracy or times at epoch {n}")
-        curve = tuple(g.curves[r, _CH["x_valid_acc"], :n].tolist()) if self.with_curve else None
-        lat = float(c["latency"][r])
-        return Evaluation(arch=arch, fidelity=fid, score=float(score), cost=float(cost),
-                          params=float(c["params"][r]), flops=float(c["flops"][r]), curve=curve,
-                          extras={"latency": lat if lat > 0 else math.nan, "seed": float(c["seed"][r]),
+        info = t.info
+        return Evaluation(arch=arch, fidelity=fid, score=score, cost=cost, params=info.params[r],
+                          flops=info.flops[r],
+                          curve=tuple(t.curves[r, _X_VALID, :n].tolist()) if self.with_curve else None,
+                          extras={"latency": info.latency[r], "seed": info.seed[r],
                                   "official_index": float(index)})
 
     def final_metric(self, arch: Arch) -> float:
         """Seed-mean test accuracy (percent) after the full schedule: see the subclass docstring."""
-        index = self._official_list[self.space.index(arch)]
+        index = self._lookup.get(arch) if type(arch) is tuple else None
+        if index is None:
+            index = self.official_index(arch)
         return self._final_list[index] if index >= 0 else math.nan
 
     def final_metrics(self) -> np.ndarray:

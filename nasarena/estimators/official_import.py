@@ -36,7 +36,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from nasarena.errors import ConfigError, DataError
+from nasarena.errors import ConfigError, DataError, InvalidArchitectureError
 
 log = logging.getLogger(__name__)
 
@@ -284,9 +284,9 @@ class CacheWriter:
         self.groups[(dataset, hp)] = _Group(epochs=epochs, raw=None, rows=n)
 
     def _write_runs(self, dataset: str, hp: str, cols: dict[str, Any]) -> None:
-        types = {"arch_index": pa.int32(), "seed": pa.int64(), "seed_pos": pa.int8(),
-                 "eval_names": pa.dictionary(pa.int8(), pa.string())}
+        types = {"arch_index": pa.int32(), "seed": pa.int64(), "seed_pos": pa.int8()}
         arrays = {k: pa.array(cols[k], type=types.get(k, pa.float64())) for k in (*types, *SCALARS)}
+        arrays["eval_names"] = pa.array(list(cols["eval_names"]), pa.string()).dictionary_encode()
         pq.write_table(pa.table(arrays), self.tmp / "runs" / f"{group_name(dataset, hp)}.parquet",
                        compression="zstd")
 
@@ -307,7 +307,9 @@ class CacheWriter:
             raw_path.unlink()
             self._write_runs(dataset, hp, g.cols)
         pq.write_table(pa.table({"index": pa.array(range(len(self.archs)), pa.int32()),
-                                 "arch_str": pa.array(self.archs, pa.string())}), self.tmp / "archs.parquet")
+                                 "arch_str": pa.array(self.archs, pa.string()),
+                                 "space_index": pa.array(self._space_indices(), pa.int64())}),
+                       self.tmp / "archs.parquet")
         groups = [{"dataset": d, "hp": h, "rows": g.rows, "epochs": g.epochs}
                   for (d, h), g in sorted(self.groups.items())]
         full = {"format_version": FORMAT_VERSION, "flavour": self.flavour, "n_archs": len(self.archs),
@@ -321,6 +323,18 @@ class CacheWriter:
         self.tmp.rename(self.out)
         shutil.rmtree(old, ignore_errors=True)
         return self.out
+
+    def _space_indices(self) -> list[int]:
+        """nasarena's mixed-radix index of each official string (so oracles need not parse 15k strings)."""
+        from nasarena.spaces.nats_sss import NATSSizeSpace
+        from nasarena.spaces.nb201 import NB201Space
+
+        space = NATSSizeSpace() if self.flavour == "nats-sss" else NB201Space()
+        try:
+            return [space.index(space.from_string(a)) for a in self.archs]
+        except InvalidArchitectureError as exc:
+            raise DataError(f"the source's architecture list does not fit the {space.name} space: "
+                            f"{exc}") from None
 
     def abort(self) -> None:
         """Remove the temporary directory (after an error)."""
