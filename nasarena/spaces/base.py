@@ -9,6 +9,7 @@ Spaces whose decisions interact (some combinations invalid) override :meth:`is_v
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -93,7 +94,12 @@ class SearchSpace:
         return i
 
     def from_index(self, index: int) -> Arch:
-        """Inverse of :meth:`index`."""
+        """Inverse of :meth:`index`; raises :class:`InvalidArchitectureError` when out of range."""
+        total = math.prod(self.cardinalities)
+        if isinstance(index, bool) or not isinstance(index, int | np.integer) or not 0 <= index < total:
+            raise InvalidArchitectureError(
+                f"{self.name}: index must be an int in [0, {total}), got {index!r}")
+        index = int(index)
         out = []
         for n in reversed(self.cardinalities):
             index, v = divmod(index, n)

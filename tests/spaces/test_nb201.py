@@ -236,9 +236,6 @@ def test_bad_tuples_are_rejected_with_the_valid_choices(arch: object, match: str
         SPACE.to_string(arch)  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
-                   reason="SearchSpace.from_index (spaces/base.py) does not range-check: 15625 wraps to "
-                          "(0,)*6 and -1 to (4,)*6; fix requested from the owner of base.py")
 @pytest.mark.parametrize("index", [15625, -1])
 def test_out_of_range_index_is_rejected(index: int) -> None:
     with pytest.raises(InvalidArchitectureError, match="index"):
