@@ -69,6 +69,8 @@ def _add_grid_args(p: argparse.ArgumentParser, *, preset: bool) -> None:
                    help="a strategy hyper-parameter, repeatable "
                         "(e.g. regularized-evolution.population_size=100)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="rerun runs stored as failed (e.g. after fixing a strategy); others are skipped")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -149,7 +151,8 @@ def study_from_args(args: argparse.Namespace) -> StudyConfig:
 def _run_and_print(config: StudyConfig, args: argparse.Namespace) -> Any:
     from nasarena.bench.study import run_study
 
-    summary = run_study(config, args.out, jobs=args.jobs, progress=not args.no_progress)
+    summary = run_study(config, args.out, jobs=args.jobs, progress=not args.no_progress,
+                        retry_failed=args.retry_failed)
     print(summary)
     if summary.failed:
         print(f"{len(summary.failed)} run(s) failed; their tracebacks are stored with them "

@@ -33,7 +33,7 @@ from nasarena.bench.config import RunConfig, StudyConfig
 from nasarena.bench.runner import run
 from nasarena.errors import ConfigError, NasarenaError
 from nasarena.registry import STRATEGIES, make_oracle
-from nasarena.results.store import clean_stale_temps, finished_run_ids, write_run
+from nasarena.results.store import clean_stale_temps, failed_run_ids, finished_run_ids, write_run
 
 log = logging.getLogger(__name__)
 
@@ -167,11 +167,13 @@ def _mp_context(preload: list[str]) -> multiprocessing.context.BaseContext:
 
 
 def run_study(config: StudyConfig, out_dir: str | Path, jobs: int | None = None,
-              progress: bool = True) -> StudySummary:
+              progress: bool = True, retry_failed: bool = False) -> StudySummary:
     """Run (or resume) a study in ``out_dir``; finished runs already there are skipped.
 
     ``jobs``: processes (default ``config.jobs``, else all cores; 1 runs in this process). Failed
-    runs are stored with their traceback and logged; the study carries on. Returns a summary.
+    runs are stored with their traceback and logged; the study carries on. A failed run counts as
+    finished (rerunning a deterministic failure gains nothing) unless ``retry_failed`` is set, e.g.
+    after fixing a strategy. Returns a summary.
     """
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
@@ -179,6 +181,8 @@ def run_study(config: StudyConfig, out_dir: str | Path, jobs: int | None = None,
     _write_study_file(config, out_dir)
     clean_stale_temps(out_dir)
     done = finished_run_ids(out_dir)
+    if retry_failed:
+        done -= failed_run_ids(out_dir)
     todo = [rc for rc in config.runs() if rc.run_id not in done]
     total = len(config.runs())
     jobs = jobs or config.jobs or os.cpu_count() or 1

@@ -176,6 +176,19 @@ def finished_run_ids(study_dir: str | Path) -> set[str]:
     return {p.name[: -len(SUFFIX)] for p in _run_files(study_dir)}
 
 
+def failed_run_ids(study_dir: str | Path) -> set[str]:
+    """Ids of stored runs whose status is ``failed`` (reads only the files' footers)."""
+    out = set()
+    for path in _run_files(study_dir):
+        try:
+            meta = json.loads((pq.read_schema(path).metadata or {})[S.RUN_META_KEY.encode()])
+        except (OSError, pa.ArrowException, KeyError, ValueError) as exc:
+            raise _corrupt(path, exc) from None
+        if meta.get("status") != "ok":
+            out.add(path.name[: -len(SUFFIX)])
+    return out
+
+
 def _corrupt(path: Path, exc: BaseException) -> DataError:
     return DataError(f"{path} is not a readable nasarena run file ({type(exc).__name__}: {exc}); delete it "
                      f"and rerun the study, which recomputes that run")

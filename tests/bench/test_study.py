@@ -98,6 +98,9 @@ def test_failed_runs_are_recorded_and_the_study_continues(tmp_path, caplog):
     assert "failed" in caplog.text
     again = run_study(config, tmp_path, jobs=1, progress=False)
     assert again.skipped == 4 and again.completed == 0
+    retried = run_study(config, tmp_path, jobs=1, progress=False, retry_failed=True)
+    assert retried.skipped == 2 and retried.completed == 2 and len(retried.failed) == 2
+    assert len(load_study(tmp_path).runs) == 4
 
 
 def test_names_and_arguments_are_validated_before_any_run(tmp_path):
