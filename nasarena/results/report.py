@@ -42,6 +42,9 @@ FIGURE_CAPTIONS: dict[str, str] = {
     "anytime_final_evals": "Final metric of the incumbent against finished evaluations: mean with 95% band.",
     "final_distribution": "Final metric of the final incumbent of every completed run, per strategy.",
     "params_vs_final": "Size against final metric of the final incumbents (marker area: number of runs).",
+    "pareto_observed": "Pareto front of each run in (observed search score, size).",
+    "pareto_final": "The same fronts re-scored with the held-out final metric.",
+    "hypervolume_time": "Normalised hypervolume of each strategy's fronts against simulated time.",
 }
 
 METHODS = """\
@@ -171,7 +174,8 @@ def _multi_objective_blocks(study: Any, out: Path, paths: dict[str, Path], n_boo
         blocks.append(("table", pd.read_csv(mo_paths["hypervolume.csv"])))
     for key, path in mo_paths.items():
         if key.startswith("figures/") and key.endswith(".png"):
-            blocks.append(("figure", (path.stem, path.stem.replace("_", " "), path, out)))
+            caption = FIGURE_CAPTIONS.get(path.stem, path.stem.replace("_", " "))
+            blocks.append(("figure", (path.stem, caption, path, out)))
     return blocks
 
 
