@@ -58,6 +58,10 @@ class NB201LiteTable:
     latency: np.ndarray
     n_seeds: np.ndarray
     source: str
+    # Per architecture index: (val_acc, train_time, model_size, latency, n_seeds), the per-seed
+    # values as Python lists (the package's own, unpadded). Shared by every oracle of the dataset in
+    # the process, so building another oracle is free, and a query is a few list lookups. Read-only.
+    rows: tuple[tuple[list[float], list[float], list[float], list[float], int], ...] = ()
 
 
 def _package_file(stem: str) -> Path:
@@ -116,7 +120,10 @@ def _load_table(ds: str) -> NB201LiteTable:
         raise DataError(f"{path}: {(n_seeds == 0).sum()} architectures have no record")
     for arr in (*arrays.values(), n_seeds):
         arr.setflags(write=False)
-    return NB201LiteTable(ds, n_seeds=n_seeds, source=str(path), **arrays)
+    rows: list = [None] * n
+    for i, r, k in zip(idx.tolist(), recs, counts.tolist(), strict=True):
+        rows[i] = (r["val_acc"], r["train_time"], r["model_size"], r["latency"], k)
+    return NB201LiteTable(ds, n_seeds=n_seeds, source=str(path), rows=tuple(rows), **arrays)
 
 
 class NB201LiteOracle(Oracle):
@@ -144,10 +151,7 @@ class NB201LiteOracle(Oracle):
         else:
             self._final = self._read_test_table(Path(test_table), test_column, test_arch_column)
         self.best_final = float(self._final.max())
-        # Python lists make the per-query hot path a few list lookups (microseconds).
-        t = self.table
-        self._rows = list(zip(t.val_acc.tolist(), t.train_time.tolist(), t.model_size.tolist(),
-                              t.latency.tolist(), t.n_seeds.tolist(), strict=True))
+        self._rows = self.table.rows  # shared per process: building an oracle copies nothing
         self._final_list = self._final.tolist()
         self._flops: dict[int, float] = {}
 

@@ -11,7 +11,7 @@ import pytest
 
 from nasarena.errors import ConfigError, DataError, UnknownNameError
 from nasarena.estimators.base import Fidelity
-from nasarena.estimators.nb201_lite import _package_file
+from nasarena.estimators.nb201_lite import NB201LiteOracle, _package_file
 from nasarena.registry import make_oracle
 from nasarena.safe_pickle import safe_load
 from nasarena.spaces.nb201 import OPS, NB201Space
@@ -185,6 +185,12 @@ def test_tables_are_cached_under_the_canonical_name_and_read_only() -> None:
     assert not t.val_acc.flags.writeable
     assert t.val_acc.shape == (15625, 3) and set(np.unique(t.n_seeds)) == {2, 3}
     assert np.isnan(t.val_acc[t.n_seeds == 2, 2]).all()
+    for i in (0, 1, 777, 15624):  # the per-query rows agree with the arrays
+        acc, time, size, lat, k = t.rows[i]
+        assert k == t.n_seeds[i] and len(acc) == len(time) == len(size) == len(lat) == k
+        np.testing.assert_array_equal(acc, t.val_acc[i, :k])
+        np.testing.assert_array_equal(size, t.model_size[i, :k])
+    assert NB201LiteOracle("cifar10")._rows is t.rows  # shared, not copied per oracle
 
 
 @pytest.mark.parametrize(("records", "match"), [
