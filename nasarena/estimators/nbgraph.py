@@ -4,7 +4,7 @@ The package ships, per dataset, a "light" table ``light/<dataset>.bench``: a pic
 architecture key (``Arch.valid_hash()``, see :mod:`nasarena.spaces.nbgraph`) to ``valid_perf``,
 ``perf`` (test), ``latency`` (seconds of one inference pass) and ``para`` (params, millions); the
 light tables hold one value per architecture, no single seeds and no curves. Performance is the
-benchmark's metric for the dataset, in [0, 1] (accuracy; for ``proteins`` the OGB metric, ROC-AUC).
+benchmark's metric for the dataset as the table stores it, in [0, 1] (higher is better).
 The pickles are read only through :mod:`nasarena.safe_pickle`, never through the package's own
 ``readbench`` (which calls ``pickle.load``).
 
