@@ -102,9 +102,18 @@ def tests_against_baselines(table: pd.DataFrame, label: str, seed: int = 0) -> p
     return out.sort_values(["quantity", "baseline"], kind="stable", ignore_index=True)
 
 
-def _markdown(label: str, spec: str, ranks: pd.DataFrame, tests: pd.DataFrame, config: Any) -> str:
-    from nasarena.results.report import md_table
+def md_table(df: pd.DataFrame) -> str:
+    """A GitHub-markdown table (floats to 3 decimals, pipes escaped)."""
+    def cell(v: Any) -> str:
+        text = f"{v:.3f}" if isinstance(v, float) else str(v)
+        return text.replace("|", "\\|")
 
+    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def _markdown(label: str, spec: str, ranks: pd.DataFrame, tests: pd.DataFrame, config: Any) -> str:
     rk = ranks[[S.STRATEGY, "n_ok", "final_mean", "final_sd", "auc_time_mean", "params_mean",
                 "rank_final", "rank_auc_time"]].copy()
     rk[S.STRATEGY] = [f"**{s}** (yours)" if s == label else s for s in rk[S.STRATEGY]]
