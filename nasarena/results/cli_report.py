@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--margin", type=float, default=0.1,
                    help="equivalence margin of the final-accuracy TOST, in the final metric's units "
                         "(percentage points for accuracies; default: 0.1)")
+    p.add_argument("--anytime", choices=("time", "evals"), default="time",
+                   help="test the anytime claim on the regret area over simulated time (default) or "
+                        "over evaluations")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (default: 0.05)")
     p.add_argument("--bootstrap", type=int, default=1000,
                    help="bootstrap resamples for the curve bands (default: 1000)")
@@ -47,7 +50,7 @@ def run_report(args: argparse.Namespace) -> int:
         raise ConfigError(f"--bootstrap must be at least 100 for a 95% band, got {args.bootstrap}")
     paths = write_report(args.study_dir, args.out, rl=args.rl, evolution=args.evolution,
                          reference=args.reference, margin=args.margin, alpha=args.alpha,
-                         n_boot=args.bootstrap, seed=args.seed)
+                         n_boot=args.bootstrap, seed=args.seed, anytime=args.anytime)
     print(f"report: {paths['report.html']}")
     print(f"        {paths['report.md']}")
     print(f"tables: {paths['summary.csv'].parent}/{{summary,verdict,comparisons,runs,curves}}.csv")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasarena.errors import DataError, NasarenaError
+from nasarena.errors import ConfigError, DataError, NasarenaError
 from nasarena.results import schema as S
 from nasarena.results.aggregate import GROUP_KEYS, SETTING_KEYS, anytime_curves, run_table, strategy_summary
 from nasarena.results.plots import make_figures, metric_labels
@@ -67,26 +67,30 @@ METHODS = """\
   and excluded from every curve, table and test.
 * **Tests** (scipy.stats). Same final accuracy: TOST equivalence with two one-sided Welch t-tests
   against a margin of ±{margin:g} in the final metric's units (percentage points for accuracies),
-  with a two-sided Mann-Whitney U test of difference beside it. Anytime performance and model size:
-  one-sided Mann-Whitney U. Effect sizes: Cliff's delta (the rank-biserial correlation; evolution
-  versus RL, so a negative delta means evolution's values tend to be lower) and differences of means
-  (Welch CI) and medians (bootstrap CI). alpha = {alpha:g}; the three claims are separate hypotheses
-  and are not corrected for multiplicity; comparisons with the reference are Benjamini-Hochberg
-  adjusted within each quantity.
+  with a two-sided Mann-Whitney U test of difference beside it. Anytime performance (regret area
+  over {anytime_text}) and model size: one-sided Mann-Whitney U. Effect sizes: Cliff's delta (the
+  rank-biserial correlation; evolution versus RL, so a negative delta means evolution's values tend
+  to be lower) and differences of means (Welch CI) and medians (bootstrap CI). alpha = {alpha:g};
+  the three claims are separate hypotheses and are not corrected for multiplicity; comparisons
+  with the reference are Benjamini-Hochberg adjusted within each quantity.
 """
 
 
 def write_report(study_dir: Path, out_dir: Path | None = None, study: Any = None, *,
                  rl: str = DEFAULT_RL, evolution: str = DEFAULT_EVOLUTION,
                  reference: str = DEFAULT_EVOLUTION, margin: float = 0.1, alpha: float = 0.05,
-                 n_boot: int = 1000, seed: int = 0, n_points: int = 100) -> dict[str, Path]:
+                 n_boot: int = 1000, seed: int = 0, n_points: int = 100,
+                 anytime: str = "time") -> dict[str, Path]:
     """Analyse a study and write its report; returns name -> path of everything written.
 
     ``study`` (an object with ``trajectories``, ``runs`` and optionally ``meta``) is loaded with
     ``nasarena.results.store.load_study(study_dir)`` when not given. ``out_dir`` defaults to
     ``study_dir/report``. ``seed`` seeds the only random step (bootstrap resampling), so the same
-    study always gives the same report.
+    study always gives the same report. ``anytime`` ("time" or "evals") picks the regret area the
+    anytime claim is tested on: over simulated time (default) or over evaluations.
     """
+    if anytime not in ("time", "evals"):
+        raise ConfigError(f"anytime must be 'time' or 'evals', got {anytime!r}")
     study_dir = Path(study_dir)
     if study is None:
         from nasarena.results.store import load_study
@@ -102,7 +106,8 @@ def write_report(study_dir: Path, out_dir: Path | None = None, study: Any = None
     table = run_table(traj, runs)
     curves = anytime_curves(traj, runs, rng, n_boot=n_boot, n_points=n_points)
     summary = strategy_summary(table)
-    verdict_df = verdict(table, rng, rl=rl, evolution=evolution, margin=margin, alpha=alpha)
+    verdict_df = verdict(table, rng, rl=rl, evolution=evolution, margin=margin, alpha=alpha,
+                         anytime=f"auc_{anytime}")
     comparisons = compare_to_reference(table, rng, reference=reference, alpha=alpha)
     time_label = ("measured time (s, log scale)" if set(runs[S.ORACLE]) == {"live"}
                   else "simulated time (s, log scale)")
@@ -123,7 +128,8 @@ def write_report(study_dir: Path, out_dir: Path | None = None, study: Any = None
     context = describe_study(table, getattr(study, "meta", None) or [], study_dir)
     sections = _sections(context, table, summary, verdict_df, comparisons, figures, out,
                          dict(rl=rl, evolution=evolution, reference=reference, margin=margin,
-                              alpha=alpha, n_boot=n_boot, seed=seed), extra)
+                              alpha=alpha, n_boot=n_boot, seed=seed,
+                              anytime_text="simulated time" if anytime == "time" else "evaluations"), extra)
     paths["report.md"] = out / "report.md"
     paths["report.md"].write_text(render_markdown(sections), encoding="utf-8")
     paths["report.html"] = out / "report.html"

@@ -127,7 +127,7 @@ def test_nasarena_report_on_a_stored_study(real_study, tmp_path, capsys, monkeyp
     cli_report.register(parser.add_subparsers())
     out = tmp_path / "rep"
     args = parser.parse_args(["report", str(real_study), "--out", str(out), "--rl", "random",
-                              "--bootstrap", "200"])
+                              "--bootstrap", "200", "--anytime", "evals"])
     assert args.func(args) == 0
     assert str(out / "report.html") in capsys.readouterr().out
     summary = pd.read_csv(out / "summary.csv")
@@ -135,6 +135,7 @@ def test_nasarena_report_on_a_stored_study(real_study, tmp_path, capsys, monkeyp
     assert (summary["n_ok"] == 3).all() and (summary["evals_mean"] == 25).all()
     verdict = pd.read_csv(out / "verdict.csv")
     assert (verdict["n_rl"] == 3).all() and verdict["p_value"].notna().all()
+    assert list(verdict["quantity"]) == ["final", "auc_evals", "final_params"]
     html = (out / "report.html").read_text()
     assert "nb201-lite" in html and "cifar10-valid" in html and "valid_acc_200ep_seed_mean" in html
     assert set(seen["curves"]["axis"]) == {"time", "evals"} and len(seen["table"]) == 6
