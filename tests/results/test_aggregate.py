@@ -171,3 +171,17 @@ def test_missing_columns_raise_a_helpful_error(small_study):
     traj, runs = small_study
     with pytest.raises(DataError, match="incumbent_regret"):
         A.run_table(traj.drop(columns=[S.INC_REGRET]), runs)
+
+
+def test_settings_are_never_mixed(small_study):
+    traj, runs = small_study
+    other = {S.DATASET: "toy2", S.RUN_ID: lambda d: d[S.RUN_ID] + "-b"}
+    traj2 = pd.concat([traj, traj.assign(**other).assign(**{S.TIME: lambda d: d[S.TIME] * 10})])
+    runs2 = pd.concat([runs, runs.assign(**other)], ignore_index=True)
+    c = A.anytime_curves(traj2, runs2, np.random.default_rng(0), axes=("time",), n_boot=100)
+    grids = c.groupby(S.DATASET)["x"].max()
+    assert grids["toy2"] == pytest.approx(10 * grids["toy"])  # each setting has its own time grid
+    assert set(c.groupby([S.DATASET, S.STRATEGY])["n_runs"].first()) == {12, 10}
+    table = A.run_table(traj2, runs2)
+    summary = A.strategy_summary(table)
+    assert len(summary) == 8 and (summary.groupby(S.DATASET)["n_runs"].sum() == 48).all()

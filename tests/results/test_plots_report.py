@@ -184,3 +184,16 @@ def test_multi_objective_studies_get_the_pareto_section(small_study, tmp_path, m
     assert html.count("data:image/png;base64,") == 1 and "hv_final_mean" in html
     plain = write_report(tmp_path, tmp_path / "plain", study=SimpleNamespace(trajectories=traj, runs=runs))
     assert "Multi-objective" not in plain["report.md"].read_text() and len(calls) == 1
+
+
+def test_one_panel_per_setting(small_study):
+    traj, runs = small_study
+    traj2 = pd.concat([traj, traj.assign(dataset="toy2")])
+    runs2 = pd.concat([runs, runs.assign(dataset="toy2")], ignore_index=True)
+    traj2["run_id"] = traj2["run_id"] + "-" + traj2["dataset"]
+    runs2["run_id"] = runs2["run_id"] + "-" + runs2["dataset"]
+    curves = A.anytime_curves(traj2, runs2, np.random.default_rng(0), axes=("evals",), n_boot=50)
+    fig = P.plot_anytime(curves, "evals", "incumbent_regret", {})
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles == ["sim · toy · 1 worker", "sim · toy2 · 1 worker"]
+    assert all(len(ax.get_legend().get_texts()) == 4 for ax in fig.axes)
