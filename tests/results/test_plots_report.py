@@ -26,6 +26,7 @@ FIGURES = ("anytime_final_time", "anytime_regret_time", "anytime_regret_time_med
 @pytest.mark.parametrize("name, values, expected", [
     ("valid_acc_200ep_seed_mean", None, "validation accuracy (200 epochs, seed mean, %)"),
     ("test_acc", [91.2, 93.0], "test accuracy (%)"),
+    ("test_acc_200ep_seed_mean", [91.2], "test accuracy (200 epochs, seed mean, %)"),
     ("test_accuracy_200ep", [0.91, 0.93], "test accuracy (200 epochs, fraction)"),
     ("val_loss", None, "val loss"),
     (None, None, "final metric"),
