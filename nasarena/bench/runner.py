@@ -107,17 +107,26 @@ def empty_trajectory() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=DTYPES[c]) for c in S.COLUMNS})
 
 
+def _column(values: Any, dtype: str) -> Any:
+    if dtype == "str":
+        return pd.array(values, dtype="str")
+    return np.array(values, dtype=dtype)
+
+
 def _frame(rows: list[tuple], config: RunConfig, dataset: str) -> pd.DataFrame:
-    if not rows:
-        df = empty_trajectory()
-    else:
-        df = pd.DataFrame.from_records(rows, columns=_PER_EVAL)
-    n = len(df)
+    """Rows (tuples of the per-evaluation columns) to the trajectory, one array per column.
+
+    Column-wise construction with explicit dtypes is several times faster than ``from_records``
+    followed by ``astype``, which matters for studies of many short runs.
+    """
+    n = len(rows)
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(_PER_EVAL)
+    data = dict(zip(_PER_EVAL, columns, strict=True))
     consts = {S.RUN_ID: config.run_id, S.STRATEGY: config.strategy, S.ORACLE: config.oracle,
               S.DATASET: dataset, S.SEED: config.seed, S.N_WORKERS: config.n_workers}
     for c, v in consts.items():
-        df[c] = pd.Series([v] * n, dtype=DTYPES[c], index=df.index)
-    return df[list(S.COLUMNS)].astype(DTYPES)
+        data[c] = [v] * n
+    return pd.DataFrame({c: _column(data[c], DTYPES[c]) for c in S.COLUMNS}, copy=False)
 
 
 def _json_float(x: Any) -> Any:
