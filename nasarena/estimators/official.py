@@ -58,6 +58,32 @@ def _read(path: Path) -> Any:
     return pq.ParquetFile(path).read(use_threads=False)
 
 
+_NUMPY = {"double": np.float64, "int64": np.int64, "int32": np.int32, "int8": np.int8}
+
+
+def _np(column: Any) -> np.ndarray:
+    """A primitive Arrow column as a read-only numpy view of its buffer.
+
+    ``to_numpy()`` would import pandas inside pyarrow (~0.4 s and ~45 MB RSS on first use), which is
+    most of what loading a cache would otherwise cost.
+    """
+    arr = column.combine_chunks() if hasattr(column, "combine_chunks") else column
+    dtype = _NUMPY[str(arr.type)]
+    if arr.null_count:
+        return np.array([np.nan if v is None else v for v in arr.to_pylist()], dtype=np.float64)
+    size = np.dtype(dtype).itemsize
+    return np.frombuffer(arr.buffers()[1], dtype=dtype, count=len(arr), offset=arr.offset * size)
+
+
+def _eval_names(column: Any) -> list[tuple[str, ...]]:
+    """Per row, the tuple of evaluated sets; rows share one tuple per distinct value (few exist)."""
+    arr = column.combine_chunks()
+    if not hasattr(arr, "dictionary"):
+        arr = arr.dictionary_encode()
+    values = [tuple(s.split(",")) if s else () for s in arr.dictionary.to_pylist()]
+    return [values[i] for i in _np(arr.indices).tolist()]
+
+
 def _none(x: float) -> float | None:
     return None if x != x else x  # NaN marks the official None
 
@@ -119,7 +145,7 @@ class OfficialCache:
         archs = _read(self.path / "archs.parquet")
         self.meta_archs: list[str] = archs.column("arch_str").to_pylist()
         #: nasarena's mixed-radix space index of each official index
-        self.space_index: np.ndarray = archs.column("space_index").to_numpy()
+        self.space_index: np.ndarray = _np(archs.column("space_index"))
         self.archstr2index = {a: i for i, a in enumerate(self.meta_archs)}
         self._available = {(g["dataset"], g["hp"]): g for g in self.manifest["groups"]}
         self._groups: dict[tuple[str, str], RunGroup] = {}
@@ -143,8 +169,8 @@ class OfficialCache:
                             f"hp={hp!r}; it holds {have}")
         stem = group_name(*key)
         table = _read(self.path / "runs" / f"{stem}.parquet")
-        cols = {name: table.column(name).to_numpy() for name in table.column_names if name != "eval_names"}
-        names = [tuple(s.split(",")) if s else () for s in table.column("eval_names").to_pylist()]
+        cols = {name: _np(table.column(name)) for name in table.column_names if name != "eval_names"}
+        names = _eval_names(table.column("eval_names"))
         n = len(self.meta_archs)
         arch = cols["arch_index"].astype(np.int64)
         first = np.full(n, -1, dtype=np.int64)
