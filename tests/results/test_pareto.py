@@ -1,0 +1,57 @@
+"""Pareto fronts, hypervolume over time and plots, on hand-made points and on a real tiny study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nasarena.bench.config import Budget, StudyConfig
+from nasarena.bench.study import run_study
+from nasarena.errors import ConfigError
+from nasarena.results import schema as S
+from nasarena.results.pareto import hypervolume_curves, pareto_fronts, reference_point, write_pareto
+from nasarena.results.store import load_study
+
+
+def _points() -> pd.DataFrame:
+    # run a: (score, cost) = (90, 1.0) (85, 0.2) (80, 0.9: dominated); run b: (92, 2.0)
+    return pd.DataFrame({S.RUN_ID: ["a", "a", "a", "b"], S.STRATEGY: ["x", "x", "x", "y"],
+                         "score": [90.0, 85.0, 80.0, 92.0], "cost": [1.0, 0.2, 0.9, 2.0],
+                         "time": [1.0, 2.0, 3.0, 1.0], S.ARCH: ["p", "q", "r", "s"]})
+
+
+def test_fronts_drop_dominated_points_per_run() -> None:
+    fronts = pareto_fronts(_points())
+    assert sorted(fronts[S.ARCH]) == ["p", "q", "s"]
+
+
+def test_reference_is_the_nadir_of_the_final_fronts_and_hypervolume_grows() -> None:
+    pts = _points()
+    ref, ideal = reference_point(pts)
+    assert ref[0] == pytest.approx(-85.0 + 0.07) and ref[1] == pytest.approx(2.0 + 0.018)
+    assert ideal.tolist() == [-92.0, 0.2]
+    curves = hypervolume_curves(pts, np.array([0.5, 1.0, 2.5, 10.0]))
+    a = curves[curves[S.RUN_ID] == "a"]["hypervolume"].to_numpy()
+    assert a[0] == 0.0 and np.all(np.diff(a) >= 0) and 0 < a[-1] < 1
+    # run a at the end: exact area of {(-90, 1.0), (-85, 0.2)} under the reference, over the box
+    exact = 5.0 * (ref[1] - 1.0) + (ref[0] + 85.0) * (ref[1] - 0.2)
+    assert a[-1] == pytest.approx(exact / np.prod(ref - ideal))
+
+
+def test_write_pareto_on_a_real_study(tmp_path: Path) -> None:
+    cfg = StudyConfig(strategies=("random", "regularized-evolution-mo"), oracle="nb201-lite",
+                      oracle_kwargs={"dataset": "cifar10-valid"}, seeds=(0, 1), budget=Budget(max_evals=40))
+    run_study(cfg, tmp_path / "s", jobs=1, progress=False)
+    study = load_study(tmp_path / "s")
+    paths, md = write_pareto(study, tmp_path / "p", "score,params")
+    for name in ("pareto_fronts.csv", "pareto_fronts_final.csv", "hypervolume.csv",
+                 "figures/pareto_observed.png", "figures/pareto_final.svg", "figures/hypervolume_time.png"):
+        assert paths[name].is_file()
+    fronts = pd.read_csv(paths["pareto_fronts_final.csv"])
+    assert fronts["final"].between(0, 100).all() and set(fronts[S.STRATEGY]) == set(cfg.strategies)
+    assert "| regularized-evolution-mo |" in md
+    with pytest.raises(ConfigError, match="two objectives"):
+        write_pareto(study, tmp_path / "q", ("score", "params", "flops"))
