@@ -452,6 +452,7 @@ class _OfficialOracle(Oracle):
         self._final = self._final_metrics()
         self.best_final = float(np.nanmax(self._final)) if np.isfinite(self._final).any() else math.nan
         self._final_list = self._final.tolist()
+        self._params: dict[int, float] = {}
 
     def _final_metrics(self) -> np.ndarray:
         """Seed-mean full-schedule test accuracy per official index, averaged as the official API does."""
@@ -533,10 +534,13 @@ class _OfficialOracle(Oracle):
     def params(self, arch: Arch) -> float:
         """Official parameter count (MB as the benchmark reports it) of the final dataset's network."""
         index = self.official_index(arch)
-        if index < 0:
-            return math.nan
-        info = self.cache.get_cost_info(index, self.dataset, self.full_hp)
-        return float(info["params"])
+        value = self._params.get(index)
+        if value is None:
+            g = self.cache.group(self.dataset, self.full_hp)
+            value = math.nan if index < 0 or not g.rows(index) else \
+                float(self.cache.get_cost_info(index, self.dataset, self.full_hp)["params"])
+            self._params[index] = value
+        return value
 
     def describe(self) -> dict[str, Any]:
         """The base description plus the cache's provenance and the default budget."""

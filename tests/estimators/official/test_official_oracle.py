@@ -170,3 +170,18 @@ def test_nats_size_oracle(sss_api: Any, sss_cache: Path) -> None:
         assert oracle.final_metric(arch) == final
         # the cache's (official) params agree with the analytic size-space count
         assert oracle.params(arch) == pytest.approx(oracle.space.params_and_flops(arch, "cifar10")[0])
+
+
+def test_runs_in_the_harness(nb201_cache: Path, tmp_path: Path) -> None:
+    """A study through the CLI: architectures missing from this small file are failed evaluations."""
+    from nasarena.bench.cli import main
+    from nasarena.results.store import load_study
+
+    out = tmp_path / "study"
+    assert main(["run", "--oracle", "nb201", "--dataset", "cifar10", "--oracle-arg", f"path={nb201_cache}",
+                 "--strategies", "random", "--seeds", "0", "--budget-evals", "20", "--jobs", "1",
+                 "--no-progress", "--out", str(out)]) == 0
+    study = load_study(out)
+    assert list(study.runs["status"]) == ["ok"]
+    assert study.runs["best_final"].iloc[0] == pytest.approx(94.373333)
+    assert study.runs["final_metric"].iloc[0] == "test_acc_200ep_seed_mean"
