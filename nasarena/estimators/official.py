@@ -41,6 +41,9 @@ from nasarena.spaces.nb201 import NB201Space
 
 _PREFIX = {"train": "train", "x-valid": "x_valid", "x-test": "x_test", "ori-test": "ori_test"}
 _CH = {name: i for i, name in enumerate(CHANNELS)}
+#: setname -> ((final acc, loss, time columns), [acc, loss, cumtime curve channels])
+_KEYS = {s: (tuple(f"{p}_{m}" for m in ("acc", "loss", "time")),
+             [_CH[f"{p}_{m}"] for m in ("acc", "loss", "cumtime")]) for s, p in _PREFIX.items()}
 _COMMENT = {
     "cifar10-valid": "In this dict, train-loss/accuracy/time is the metric on the train set of CIFAR-10. The "
     "test-loss/accuracy/time is the performance of the CIFAR-10 test set after training on the train set by "
@@ -220,11 +223,11 @@ class OfficialCache:
         ie = g.epochs - 1 if iepoch is None else int(iepoch)
         if not 0 <= ie < g.epochs:
             raise ValueError(f"invalid iepoch={ie} < {g.epochs}")
-        p = _PREFIX[setname]
+        cols, chans = _KEYS[setname]
         if iepoch is None:
-            acc, loss, t = g.cols[f"{p}_acc"][r], g.cols[f"{p}_loss"][r], g.cols[f"{p}_time"][r]
+            acc, loss, t = (g.cols[c][r] for c in cols)
         else:
-            acc, loss, t = (float(g.curves[r, _CH[f"{p}_{m}"], ie]) for m in ("acc", "loss", "cumtime"))
+            acc, loss, t = g.curves[r, chans, ie].tolist()
         if acc != acc:
             raise KeyError(f"{setname}@{ie} is missing for this run")
         return {"iepoch": ie, "loss": loss, "accuracy": acc, "all_time": _none(t)}
@@ -235,16 +238,18 @@ class OfficialCache:
         g, rows = self._runs(index, dataset, str(hp))
         if is_random is False and iepoch is None:
             return self._final_mean(g, index, rows, setname)
-        infos = [self._one(g, r, setname, iepoch) for r in rows]
         if isinstance(is_random, bool):
             if is_random:
                 raise ValueError("pass a seed (or False); nasarena draws seeds from a numpy Generator")
+            infos = [self._one(g, r, setname, iepoch) for r in rows]
             return {k: (self._mean([i[k] for i in infos]) if infos[0][k] is not None else None)
                     for k in infos[0]}
-        seeds = [int(g.cols["seed"][r]) for r in rows]
+        seeds = g.cols["seed"][rows.start:rows.stop].tolist()
         if is_random not in seeds:
             raise ValueError(f"can not find random seed ({is_random}) from {seeds}")
-        return infos[seeds.index(is_random)]
+        if setname != "train" and any(setname not in g.eval_names[r] for r in rows):
+            raise KeyError(f"{setname} is not evaluated for every seed")  # the official code reads all seeds
+        return self._one(g, rows[seeds.index(is_random)], setname, iepoch)
 
     def _final_mean(self, g: RunGroup, index: int, rows: range, setname: str) -> dict[str, Any]:
         """Seed means at the last epoch from per-group precomputed vectors (the common, hot query)."""
