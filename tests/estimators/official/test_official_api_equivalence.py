@@ -126,3 +126,19 @@ def test_query_by_string_and_unknown_index(nb201_api: Any, nb201_cache: Any) -> 
     missing = next(i for i in range(len(nb201_api)) if i not in nb201_api.arch2infos_dict)
     with pytest.raises(ValueError, match="no cifar10 runs"):
         cache.get_more_info(missing, "cifar10", hp="12", is_random=False)
+
+
+@pytest.mark.parametrize("numpy_mean", [True, False])
+def test_vectorised_seed_means_are_bit_identical(numpy_mean: bool) -> None:
+    """The per-group seed means equal np.mean(list) / sum(list)/len(list) bit for bit, for 1..10 seeds."""
+    from nasarena.estimators.official import RunGroup
+
+    rng = np.random.default_rng(0)
+    counts = rng.integers(1, 11, size=3000)
+    first = np.r_[0, np.cumsum(counts)[:-1]]
+    values = rng.random(int(counts.sum())) * 100
+    g = RunGroup("d", "200", 200, {"x": values}, [], first, counts, np.empty((0, 0, 0)))
+    means = g.seed_mean("x", numpy_mean)
+    for i, (f, k) in enumerate(zip(first, counts, strict=True)):
+        seeds = [float(v) for v in values[f:f + k]]
+        assert means[i] == (np.mean(seeds) if numpy_mean else sum(seeds) / len(seeds))
