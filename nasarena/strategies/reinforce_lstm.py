@@ -170,7 +170,7 @@ class ReinforceLSTM(Strategy):
         with torch.no_grad():
             for p in self.controller.parameters():
                 nn.init.uniform_(p, -INIT_RANGE, INIT_RANGE, generator=gen)
-        self.optimizer = torch.optim.Adam(self.controller.parameters(), lr=self.lr)
+        self.optimizer = torch.optim.Adam(self.controller.parameters(), lr=self.lr, fused=True)
         self._numpy = NumpySampler(self.controller)
         self._sampler = UniformSampler(space, rng)
         self._pending = PendingProposals(self.name)

@@ -41,7 +41,7 @@ def _concrete(name: str) -> tuple[str, bool]:
     return name, False
 
 
-CASES = [pytest.param(name, check, id=f"{name}-{check_name}")
+CASES = [pytest.param(name, check, id=f"{_concrete(name)[0]}-{check_name}")
          for name in STRATEGIES.names() for check_name, check in iter_checks()]
 
 
