@@ -88,10 +88,11 @@ def test_get_more_info_same_calls(benchmark: Any, setup: dict[str, Any]) -> None
              lambda: [api.get_more_info(i, d, hp=hp, is_random=r) for i, d, hp, r in queries], len(queries))
 
 
+@pytest.mark.parametrize("with_curve", [True, False])
 @pytest.mark.parametrize("baseline", ["get_more_info", "simulate_train_eval"])
-def test_oracle_evaluate(benchmark: Any, setup: dict[str, Any], baseline: str) -> None:
+def test_oracle_evaluate(benchmark: Any, setup: dict[str, Any], baseline: str, with_curve: bool) -> None:
     api = setup["api"]
-    oracle = NB201Oracle(dataset="cifar10", path=setup["cache"])
+    oracle = NB201Oracle(dataset="cifar10", path=setup["cache"], with_curve=with_curve)
     archs = [oracle.space.from_string(api.meta_archs[i]) for i in sorted(api.arch2infos_dict)] * 20
     indices = [oracle.official_index(a) for a in archs]
     rng = np.random.default_rng(0)
@@ -103,7 +104,7 @@ def test_oracle_evaluate(benchmark: Any, setup: dict[str, Any], baseline: str) -
     else:
         def theirs() -> list[Any]:
             return [api.simulate_train_eval(i, "cifar10", hp="12") for i in indices]
-    _compare(benchmark, f"oracle.evaluate vs {baseline}",
+    _compare(benchmark, f"oracle.evaluate(with_curve={with_curve}) vs {baseline}",
              lambda: [oracle.evaluate(a, None, rng) for a in archs], theirs, len(archs))
 
 
