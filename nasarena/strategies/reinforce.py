@@ -191,7 +191,7 @@ class Reinforce(Strategy):
         loss = -advantage * log_prob
         if self.entropy_weight:
             loss = loss - self.entropy_weight * masked_entropy(log_probs, self._mask)
-        self.optimizer.zero_grad(set_to_none=False)
+        self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
         self.n_updates += 1

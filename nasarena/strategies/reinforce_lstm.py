@@ -213,7 +213,7 @@ class ReinforceLSTM(Strategy):
         loss = -advantage * self._path_log_prob(log_probs, issued.arch)
         if self.entropy_weight:
             loss = loss - self.entropy_weight * masked_entropy(log_probs, self.controller.mask)
-        self.optimizer.zero_grad(set_to_none=False)
+        self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
         self._numpy.invalidate()
