@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nasarena.errors import DataError
+
+if TYPE_CHECKING:
+    from nasarena.estimators.official_import import ImportReport
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -41,7 +45,8 @@ def _common(parser: argparse.ArgumentParser, flavour: str) -> None:
                              f"NASARENA_CACHE defaulting to ~/.cache/nasarena)")
 
 
-def _report(rep) -> int:  # type: ignore[no-untyped-def]
+def _report(rep: ImportReport) -> int:
+    """Print what the import wrote and how the source's hash checked out."""
     print(f"wrote {rep.flavour} cache to {rep.out}: {rep.n_archs} architectures, {rep.n_runs} runs; "
           f"source sha256 {rep.sha256} ({rep.hash_check}: {rep.hash_message})")
     return 0

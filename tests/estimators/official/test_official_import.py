@@ -36,10 +36,18 @@ def test_refuses_without_trust_and_says_why(nb201_file: Path, tss_file: Path, tm
     assert not (tmp_path / "x").exists() and not (tmp_path / "z").exists()
 
 
-def test_default_torch_load_fails_on_the_file_and_import_does_not_need_it(nb201_file: Path) -> None:
-    """torch >= 2.6 loads with weights_only=True, which rejects the numpy scalars official files hold."""
+def test_default_torch_load_fails_on_the_file_and_import_does_not_need_it(nb201_file: Path,
+                                                                         nb201_cache: Path) -> None:
+    """torch >= 2.6 loads with weights_only=True, which rejects the numpy scalars official files hold,
+    so nas_201_api cannot open the file by path; the import (already done by ``nb201_cache``) passed
+    the trusted dict in and left torch's defaults alone: a plain load still refuses."""
+    from nas_201_api import NASBench201API
+
+    with pytest.raises(pickle.UnpicklingError, match="[Ww]eights only"):
+        NASBench201API(str(nb201_file), verbose=False)
     with pytest.raises(pickle.UnpicklingError, match="[Ww]eights only"):
         torch.load(nb201_file)
+    assert (nb201_cache / "manifest.json").is_file()
 
 
 def test_manifest_records_provenance(nb201_file: Path, nb201_cache: Path) -> None:
