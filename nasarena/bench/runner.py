@@ -283,7 +283,7 @@ def run(config: RunConfig, oracle: Oracle | None = None,
     (:class:`StrategyError`) or the oracle during the run is recorded as ``status="failed"`` with
     its traceback, keeping the rows finished so far, so that a study can continue.
     """
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     if oracle is None:
         oracle = make_oracle(config.oracle, **config.oracle_kwargs)
@@ -305,11 +305,12 @@ def run(config: RunConfig, oracle: Oracle | None = None,
     except Exception:  # noqa: BLE001 - the record must still be written
         strategy_config = {"error": traceback.format_exc(limit=1)}
     trajectory = _frame(rows, config, str(oracle.dataset))
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     meta = {
         "run_id": config.run_id, "config": config.to_dict(), "oracle": description,
         "strategy_config": strategy_config, "versions": package_versions(),
         "platform": platform.platform(), "started_at": started_at, "wall_seconds": wall,
+        "cpu_seconds": cpu,
         "status": status, "error": error, "n_evals": len(rows),
         "stop_reason": "failed" if status == FAILED else (loop.stop_reason if loop else "failed"),
         "sim_time": loop.now if loop is not None else 0.0,

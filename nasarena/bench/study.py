@@ -15,6 +15,7 @@ consequence: strategies registered at runtime in the parent are unknown to worke
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import logging
 import multiprocessing
@@ -84,29 +85,57 @@ def execute(config: RunConfig, out_dir: str, in_worker: bool = True) -> dict[str
             "error": result.error}
 
 
-def validate(config: StudyConfig) -> None:
-    """Build each oracle and each strategy once, so bad names or arguments fail before any run.
+def check_names(config: StudyConfig) -> list[str]:
+    """Cheap checks in the calling process: build each oracle, check every strategy name.
 
+    Registered strategies are checked by finding their module, not importing it (a torch import
+    costs seconds, and the workers import it anyway); other names (``file.py:Class``,
+    ``family:value``) are resolved. Returns the registered strategies' modules (for preloading).
     Raises :class:`~nasarena.errors.UnknownNameError` (listing valid names) or :class:`ConfigError`.
     """
+    for okw in {json.dumps(rc.oracle_kwargs, sort_keys=True) for rc in config.runs()}:
+        try:
+            _oracle_for(config.oracle, okw)
+        except TypeError as exc:
+            raise ConfigError(f"oracle {config.oracle!r} does not accept {json.loads(okw)}: {exc}") from None
+        except ModuleNotFoundError as exc:
+            raise ConfigError(f"oracle {config.oracle!r} is registered but cannot be imported ({exc}); "
+                              f"see `nasarena list oracles`") from None
+    modules = []
+    for name in config.strategies:
+        entry = getattr(STRATEGIES, "_entries", {}).get(name)
+        if isinstance(entry, str) and ":" in entry and not entry.partition(":")[0].endswith(".py"):
+            module = entry.partition(":")[0]
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except ModuleNotFoundError:
+                found = False
+            if not found:
+                raise ConfigError(f"strategy {name!r} is registered as {entry!r}, but that module is "
+                                  f"missing; available: {', '.join(STRATEGIES.names())}")
+            modules.append(module)
+            continue
+        try:
+            STRATEGIES.resolve(name)
+        except ModuleNotFoundError as exc:
+            raise ConfigError(f"strategy {name!r} cannot be imported ({exc}); "
+                              f"available: {', '.join(STRATEGIES.names())}") from None
+    return modules
+
+
+def check_strategies(config: StudyConfig) -> None:
+    """Build each strategy once with its arguments, so unsupported combinations fail before any run."""
     seen: set[str] = set()
     for rc in config.runs():
-        key = json.dumps([rc.oracle, rc.oracle_kwargs, rc.strategy, rc.strategy_kwargs], sort_keys=True)
+        key = json.dumps([rc.oracle_kwargs, rc.strategy, rc.strategy_kwargs], sort_keys=True)
         if key in seen:
             continue
         seen.add(key)
-        try:
-            oracle, _ = _oracle_for(rc.oracle, json.dumps(rc.oracle_kwargs, sort_keys=True))
-        except TypeError as exc:
-            raise ConfigError(f"oracle {rc.oracle!r} does not accept {rc.oracle_kwargs}: {exc}") from None
-        except ModuleNotFoundError as exc:
-            raise ConfigError(f"oracle {rc.oracle!r} is registered but cannot be imported ({exc}); "
-                              f"see `nasarena list oracles`") from None
+        oracle, _ = _oracle_for(rc.oracle, json.dumps(rc.oracle_kwargs, sort_keys=True))
         try:
             factory = STRATEGIES.resolve(rc.strategy)
         except ModuleNotFoundError as exc:
-            raise ConfigError(f"strategy {rc.strategy!r} is registered but cannot be imported ({exc}); "
-                              f"available: {', '.join(STRATEGIES.names())}") from None
+            raise ConfigError(f"strategy {rc.strategy!r} cannot be imported ({exc})") from None
         try:
             factory(space=oracle.space, rng=np.random.default_rng(0), fidelities=tuple(oracle.fidelities),
                     **rc.strategy_kwargs)
@@ -117,7 +146,14 @@ def validate(config: StudyConfig) -> None:
                               f"{exc}") from None
 
 
-def _write_study_file(config: StudyConfig, out_dir: Path) -> None:
+def validate(config: StudyConfig) -> None:
+    """All of :func:`check_names` and :func:`check_strategies`, in this process."""
+    check_names(config)
+    check_strategies(config)
+
+
+def _check_study_file(config: StudyConfig, out_dir: Path) -> bool:
+    """Whether ``out_dir`` already holds this study; raises if it holds a different one."""
     path = out_dir / STUDY_FILE
     if path.is_file():
         try:
@@ -128,6 +164,14 @@ def _write_study_file(config: StudyConfig, out_dir: Path) -> None:
         if old.to_dict(include_jobs=False) != config.to_dict(include_jobs=False):
             raise ConfigError(f"{out_dir} already holds a different study (see {path}); use another output "
                               f"folder, or delete {out_dir} to start over")
+        return True
+    return False
+
+
+def _write_study_file(config: StudyConfig, out_dir: Path) -> None:
+    """Write ``study.json`` once (atomically); an existing one was checked by :func:`_check_study_file`."""
+    path = out_dir / STUDY_FILE
+    if _check_study_file(config, out_dir):
         return
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{STUDY_FILE}.{os.getpid()}.tmp")
@@ -136,26 +180,13 @@ def _write_study_file(config: StudyConfig, out_dir: Path) -> None:
 
 
 def _progress(enabled: bool, total: int) -> Any:
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    # on stderr, so that stdout carries only the summary (and stays clean when piped)
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), disable=not (enabled and sys.stderr.isatty()), transient=False)
-
-
-def _preload(config: StudyConfig) -> list[str]:
-    """Modules the fork server imports once for all workers: the harness and the strategies' modules.
-
-    Importing torch (and ``torch._dynamo``, which ``torch.optim`` imports lazily at the first
-    optimizer) takes seconds; done once in the server, every forked worker starts with it loaded.
-    """
-    mods = ["nasarena.bench.study"]
-    for name in config.strategies:
-        module = getattr(STRATEGIES.resolve(name), "__module__", None)
-        if isinstance(module, str) and module in sys.modules and not module.startswith("nasarena_user_"):
-            mods.append(module)  # file-path strategies get a private module name: workers load those
-    if "torch" in sys.modules:
-        mods.append("torch._dynamo")
-    return mods
+                    TimeRemainingColumn(), console=Console(stderr=True),
+                    disable=not (enabled and sys.stderr.isatty()), transient=False)
 
 
 def _mp_context(preload: list[str]) -> multiprocessing.context.BaseContext:
@@ -177,8 +208,8 @@ def run_study(config: StudyConfig, out_dir: str | Path, jobs: int | None = None,
     """
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
-    validate(config)
-    _write_study_file(config, out_dir)
+    modules = check_names(config)
+    _check_study_file(config, out_dir)
     clean_stale_temps(out_dir)
     done = finished_run_ids(out_dir)
     if retry_failed:
@@ -190,9 +221,10 @@ def run_study(config: StudyConfig, out_dir: str | Path, jobs: int | None = None,
     summary = StudySummary(out_dir=out_dir, total=total, skipped=total - len(todo), completed=0)
     log.info("study %s: %d runs, %d already stored, %d to run on %d process(es)",
              out_dir, total, summary.skipped, len(todo), jobs)
+    preload = ["nasarena.bench.study", *modules]
     with _progress(progress, len(todo)) as bar:
         task = bar.add_task("runs", total=len(todo))
-        for info in _execute_all(todo, out_dir, jobs, _preload(config)):
+        for info in _execute_all(config, todo, out_dir, jobs, preload):
             summary.completed += 1
             if info["status"] != "ok":
                 summary.failed.append(info["run_id"])
@@ -203,14 +235,20 @@ def run_study(config: StudyConfig, out_dir: str | Path, jobs: int | None = None,
     return summary
 
 
-def _execute_all(todo: list[RunConfig], out_dir: Path, jobs: int,
+def _execute_all(config: StudyConfig, todo: list[RunConfig], out_dir: Path, jobs: int,
                  preload: list[str]) -> Iterable[dict[str, Any]]:
+    """Check the strategies (in a worker, where their imports are needed anyway), write
+    ``study.json``, then run ``todo``, yielding each run's summary as it finishes."""
     if jobs == 1:
+        check_strategies(config)
+        _write_study_file(config, out_dir)
         for rc in todo:
             yield execute(rc, str(out_dir), in_worker=False)
         return
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context(preload),
                              initializer=_limit_threads) as pool:
+        pool.submit(check_strategies, config).result()
+        _write_study_file(config, out_dir)
         pending: set[Future] = {pool.submit(execute, rc, str(out_dir)) for rc in todo}
         try:
             while pending:

@@ -40,7 +40,7 @@ TMP_SUFFIX = ".tmp"
 RUN_COLUMNS: tuple[str, ...] = (
     "run_id", "strategy", "oracle", "dataset", "seed", "n_workers", "status", "error", "max_time",
     "max_evals", "best_final", "search_metric", "final_metric", "n_evals", "sim_time", "stop_reason",
-    "wall_seconds", "config",
+    "wall_seconds", "cpu_seconds", "config",
 )
 
 
@@ -211,12 +211,13 @@ def _run_row(meta: dict[str, Any]) -> dict[str, Any]:
         "search_metric": desc.get("search_metric"), "final_metric": desc.get("final_metric"),
         "n_evals": meta.get("n_evals"), "sim_time": meta.get("sim_time"),
         "stop_reason": meta.get("stop_reason"), "wall_seconds": meta.get("wall_seconds"),
-        "config": json.dumps(cfg, sort_keys=True),
+        "cpu_seconds": meta.get("cpu_seconds"), "config": json.dumps(cfg, sort_keys=True),
     }
 
 
 _RUN_DTYPES = {"seed": "int64", "n_workers": "int64", "max_time": "float64", "max_evals": "Int64",
-               "best_final": "float64", "n_evals": "int64", "sim_time": "float64", "wall_seconds": "float64"}
+               "best_final": "float64", "n_evals": "int64", "sim_time": "float64", "wall_seconds": "float64",
+               "cpu_seconds": "float64"}
 
 
 def load_study(study_dir: str | Path) -> Study:

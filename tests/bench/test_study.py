@@ -112,8 +112,10 @@ def test_names_and_arguments_are_validated_before_any_run(tmp_path):
         run_study(study(seeds=(0,)).__class__(**{**study(seeds=(0,)).__dict__,
                                                  "oracle_kwargs": {"dataset": "cifar11"}}),
                   tmp_path / "a", progress=False)
-    with pytest.raises(ConfigError, match="rejects its arguments"):
-        run_study(study(seeds=(0,), Sampler={"no_such_arg": 1}), tmp_path / "a", progress=False)
+    for jobs in (1, 2):  # with a pool, strategies are built in a worker and the error comes back
+        with pytest.raises(ConfigError, match="rejects its arguments"):
+            run_study(study(seeds=(0, 1), Sampler={"no_such_arg": 1}), tmp_path / "a", jobs=jobs,
+                      progress=False)
     assert not (tmp_path / "a").exists()
 
 
