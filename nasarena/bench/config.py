@@ -154,6 +154,18 @@ class RunConfig:
         """Inverse of :meth:`to_json`."""
         return cls.from_dict(json.loads(text))
 
+    def to_yaml(self) -> str:
+        """YAML text of :meth:`to_dict` (for hand-edited single-run configs)."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    @classmethod
+    def from_yaml(cls, text: str) -> RunConfig:
+        """Inverse of :meth:`to_yaml`."""
+        data = yaml.safe_load(text)
+        if not isinstance(data, Mapping):
+            raise ConfigError("a run config in YAML must be a mapping with strategy, oracle, seed and budget")
+        return cls.from_dict(data)
+
     @property
     def config_hash(self) -> str:
         """First 10 hex digits of the SHA-1 of the canonical JSON."""

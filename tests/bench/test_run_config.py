@@ -34,6 +34,7 @@ def test_run_config_round_trips_through_json_and_normalises_values():
     assert a.oracle_kwargs["test_table"] == "/x/t.csv" and a.strategy_kwargs["sizes"] == [1, 2]
     b = RunConfig.from_json(a.to_json())
     assert b == a and b.run_id == a.run_id
+    assert RunConfig.from_yaml(a.to_yaml()) == a
     assert RunConfig.from_dict({**a.to_dict(), "budget": {"max_evals": 3}}).budget == Budget(max_evals=3)
 
 
