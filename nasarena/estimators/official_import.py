@@ -375,17 +375,22 @@ def _import(source: Path, out: Path | None, flavour: str, archs: list[str],
     out = Path(out) if out is not None else default_cache_dir(flavour)
     writer = CacheWriter(out, flavour, archs)
     n_runs = 0
+    ignored: set[str] = set()
     try:
         for idx, by_hp in arch_results:
             for hp, res in by_hp.items():
                 for dataset, seeds in res.dataset_seed.items():
                     for pos, seed in enumerate(seeds):
                         scalars, names, curves = extract_run(res.all_results[(dataset, seed)])
+                        ignored.update(n for n in names.split(",") if n and n not in EVAL_SETS)
                         writer.add_run(dataset, hp, idx, int(seed), pos, scalars, names, curves)
                         n_runs += 1
         writer.finish({"source_name": source.name, "source_path": str(source.resolve()),
                        "sha256": digests[0], "md5": digests[1], "hash_check": status,
-                       "hash_message": message, "n_runs": n_runs})
+                       "hash_message": message, "n_runs": n_runs, "ignored_eval_sets": sorted(ignored)})
+        if ignored:
+            log.warning("evaluation sets %s are not stored (only %s are); queries about them will "
+                        "differ from the official API", sorted(ignored), ", ".join(EVAL_SETS))
     except BaseException:
         writer.abort()
         raise
