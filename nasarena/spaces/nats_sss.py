@@ -1,8 +1,9 @@
 """The NATS-Bench size search space ("sss", Dong et al., 2021).
 
-The network is NAS-Bench-201's macro skeleton with one cell per stage and the cell fixed to the best
-NB201 topology; what varies is the width of its 5 layers (cell, residual block, cell, residual
-block, cell), each one of 8 channel counts {8, 16, ..., 64}: 8**5 = 32,768 configurations. An
+The network is NAS-Bench-201's macro skeleton with one cell per stage and the cell fixed to the NB201
+topology with the highest CIFAR-100 validation accuracy (NATS-Bench's choice, :data:`CELL`; the
+authors' ``DynamicShapeTinyNet``); what varies is the width of its 5 layers (cell, residual block,
+cell, residual block, cell), each one of 8 channel counts {8, 16, ..., 64}: 8**5 = 32,768 configurations. An
 architecture is a tuple of 5 indices into :data:`CHANNELS`; the official string joins the widths
 with colons, e.g. ``"64:32:8:16:48"``. Its mixed-radix index (first layer most significant) is the
 order in which the NATS-Bench authors enumerate the space (``itertools.product``), but nasarena
@@ -10,7 +11,7 @@ never relies on that: the official cache stores each architecture's string with 
 
 Params and FLOPs are computed analytically with exactly the counting rules of
 :mod:`nasarena.spaces.nb201_cost` (so ``16:32:32:64:64`` equals the NB201 network with one cell per
-stage and the best cell), which lets strategies and the harness use model size without a table.
+stage and that cell), which lets strategies and the harness use model size without a table.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from nasarena.spaces.nb201_cost import dataset_info
 
 CHANNELS: tuple[int, ...] = (8, 16, 24, 32, 40, 48, 56, 64)
 N_LAYERS = 5
-#: The fixed cell of the size space (the best NB201 cell, as in NATS-Bench).
+#: The fixed cell of the size space (NB201's best on CIFAR-100 validation, as NATS-Bench fixes it).
 CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 _INDEX = {c: i for i, c in enumerate(CHANNELS)}
 
@@ -81,7 +82,7 @@ def _conv_bn(c_in: int, c_out: int, k: int, hw: int) -> tuple[int, int]:
 
 
 def _cell(c_in: int, c_out: int, hw: int) -> tuple[int, int]:
-    """The fixed best cell; edges from the cell input map c_in -> c_out (NB201's InferCell)."""
+    """The fixed cell; edges from the cell input map c_in -> c_out (NB201's InferCell)."""
     p = f = 0
     for a, b in ((c_in, c_out), (c_in, c_out), (c_out, c_out), (c_out, c_out), (c_out, c_out)):
         dp, df = _conv_bn(a, b, 3, hw)  # the five nor_conv_3x3 edges

@@ -44,7 +44,7 @@ def test_sampling_and_mutation_stay_in_space(rng: np.random.Generator) -> None:
 
 
 def test_widest_uniform_network_equals_nb201_with_one_cell_per_stage() -> None:
-    """16:32:32:64:64 is the NB201 network (C=16) with N=1 and the best cell: same counting rules."""
+    """16:32:32:64:64 is the NB201 network (C=16) with N=1 and the fixed cell: same counting rules."""
     best = NB201Space().from_string(CELL)
     for classes, res in ((10, 32), (100, 32), (120, 16)):
         assert params_and_flops((16, 32, 32, 64, 64), classes, res) == \
