@@ -419,11 +419,13 @@ def check_global_rng_untouched(factory: Factory, label: str, space: SearchSpace,
                                kwargs: dict[str, Any]) -> None:
     """Building and running the strategy leaves random / numpy.random / torch global states alone."""
     before = global_rng_states()
-    subject = build(factory, label, space, 0, **kwargs)
-    drive(subject, 20, outstanding=2, order_seed=3)
-    after = global_rng_states()
+    try:
+        subject = build(factory, label, space, 0, **kwargs)
+        drive(subject, 20, outstanding=2, order_seed=3)
+        after = global_rng_states()
+    finally:
+        restore_global_rng_states(before)
     changed = [k for k in before if not _same_state(before[k], after[k])]
-    restore_global_rng_states(before)
     if changed:
         raise subject.fail(f"the global RNG state of {', '.join(changed)} changed; draw every random "
                            f"number from the strategy's rng (seed torch via a torch.Generator, build "
