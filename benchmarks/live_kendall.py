@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train", type=int, default=2000, help="synthetic training images")
     p.add_argument("--eval", type=int, default=500, help="synthetic validation and test images (each)")
     p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0, help="architecture sample seed")
@@ -63,14 +64,14 @@ def main(argv: list[str] | None = None) -> int:
 
     fid = Fidelity(epochs=args.epochs, channels=args.channels, cells=args.cells)
     live = LiveOracle("synthetic", [fid], cache_dir=args.cache_dir, device=args.device,
-                      num_threads=args.threads, batch_size=args.batch, synthetic_train=args.train,
+                      num_threads=args.threads, batch_size=args.batch, lr=args.lr, synthetic_train=args.train,
                       synthetic_valid=args.eval, synthetic_test=args.eval,
                       synthetic_resolution=args.resolution)
     nb201 = NB201LiteOracle("cifar10-valid")
     space = NB201Space()
     archs = sample_archs(args.n_archs, args.seed)
     print(f"live: synthetic {args.resolution}px, {args.train} train / {args.eval} valid / {args.eval} test, "
-          f"{fid.key()}, batch {args.batch}, device {live.device}, threads {args.threads}")
+          f"{fid.key()}, batch {args.batch}, lr {args.lr}, device {live.device}, threads {args.threads}")
     rows = []
     t0 = time.perf_counter()
     rng = np.random.default_rng(0)
