@@ -68,6 +68,10 @@ class Registry:
         """
         self._families[prefix] = (entry, argument)
 
+    def entry(self, name: str) -> str | Callable[..., Any] | None:
+        """The raw registered entry (a ``"module:attr"`` string or a factory), without importing it."""
+        return self._entries.get(name)
+
     def names(self) -> list[str]:
         """All registered names, sorted (families are listed as ``prefix:<argument>``)."""
         return sorted([*self._entries, *(f"{p}:<{a}>" for p, (_, a) in self._families.items())])

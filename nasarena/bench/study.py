@@ -103,7 +103,7 @@ def check_names(config: StudyConfig) -> list[str]:
                               f"see `nasarena list oracles`") from None
     modules = []
     for name in config.strategies:
-        entry = getattr(STRATEGIES, "_entries", {}).get(name)
+        entry = STRATEGIES.entry(name)
         if isinstance(entry, str) and ":" in entry and not entry.partition(":")[0].endswith(".py"):
             module = entry.partition(":")[0]
             try:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from nasarena.errors import ConfigError, DataError
-from nasarena.results.stats import DEFAULT_EVOLUTION, DEFAULT_RL
+from nasarena.results.schema import DEFAULT_EVOLUTION, DEFAULT_RL
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -37,3 +37,8 @@ COLUMNS: tuple[str, ...] = (
     RUN_ID, STRATEGY, ORACLE, DATASET, SEED, N_WORKERS, EVAL_INDEX, TIME, WORKER, ARCH, FIDELITY,
     SCORE, COST, PARAMS, FLOPS, OK, INC_ARCH, INC_SCORE, INC_FINAL, INC_REGRET, INC_PARAMS,
 )
+
+# The verdict's default pair (Real et al. 2019): kept here, not in stats.py, so the CLI can show the
+# defaults without importing scipy.
+DEFAULT_RL = "reinforce"
+DEFAULT_EVOLUTION = "regularized-evolution"

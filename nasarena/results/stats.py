@@ -27,9 +27,7 @@ from scipy import stats
 from nasarena.errors import ConfigError
 from nasarena.results import schema as S
 from nasarena.results.aggregate import SETTING_KEYS
-
-DEFAULT_RL = "reinforce"
-DEFAULT_EVOLUTION = "regularized-evolution"
+from nasarena.results.schema import DEFAULT_EVOLUTION, DEFAULT_RL  # noqa: F401 (re-exported)
 
 
 @dataclass(frozen=True)
