@@ -133,7 +133,7 @@ def fast_throughput(args: argparse.Namespace, device: torch.device, splits: Imag
     timed = data.order[: batch * args.steps]
     run_epoch(model, opt, data, warm, gen, batch, pad, fmt, amp)
     if barrier is not None:
-        barrier.wait()
+        barrier.wait(timeout=600)  # a sibling that died before the barrier must not hang us
     with Timer(device) as t:
         loss_sum, done, _ = run_epoch(model, opt, data, timed, gen, batch, pad, fmt, amp)
         loss_sum.item()
@@ -162,7 +162,9 @@ def packed_throughput(args: argparse.Namespace) -> tuple[float, list[float]]:
         for p in procs:
             p.start()
         for p in procs:
-            p.join()
+            p.join(timeout=1200)
+            if p.is_alive():
+                p.terminate()
         if any(p.exitcode != 0 for p in procs) or len(results) != args.concurrent:
             raise RuntimeError(f"a packed training process failed (exit codes {[p.exitcode for p in procs]})")
         per = [results[r] for r in range(args.concurrent)]

@@ -171,3 +171,25 @@ def test_tabulate_cli(tmp_path: Path, capsys) -> None:
     assert main(["tabulate", str(cache), "--out", str(tmp_path / "t.parquet")]) == 0
     assert "wrote 1 rows" in capsys.readouterr().out
     assert main(["tabulate", str(tmp_path / "empty"), "--out", str(tmp_path / "u.parquet")]) == 2
+
+
+def test_nasarena_run_with_the_live_oracle(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from nasarena.bench.cli import main
+
+    argv = ["run", "--oracle", "live", "--oracle-arg", "dataset=synthetic",
+            "--oracle-arg", "fidelities=epochs=1,channels=4,cells=1,resolution=8;epochs=2,channels=4,cells=1,"
+                            "resolution=8",
+            "--oracle-arg", "synthetic_train=64", "--oracle-arg", "synthetic_valid=16",
+            "--oracle-arg", "synthetic_test=16", "--oracle-arg", "batch_size=32",
+            "--oracle-arg", "num_threads=1", "--oracle-arg", f"cache_dir={tmp_path / 'cache'}",
+            "--strategies", "random,hyperband", "--seeds", "0", "--budget-evals", "3", "--jobs", "1",
+            "--no-progress", "--out", str(tmp_path / "s")]
+    assert main(argv) == 0
+    runs = [pd.read_parquet(p) for p in (tmp_path / "s").rglob("*.parquet")]
+    runs = [r for r in runs if "strategy" in r.columns]
+    assert sorted(r["strategy"].iloc[0] for r in runs) == ["hyperband", "random"]
+    for r in runs:
+        assert len(r) == 3 and r["ok"].all() and (r["cost"] > 0).all()
+        assert r["incumbent_final"].between(0, 100).all()
