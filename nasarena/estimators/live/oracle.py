@@ -230,7 +230,10 @@ class LiveOracle(Oracle):
         if record is None:
             record, cacheable = self._train(arch, fid, seed, key)
             if cacheable and self.cache is not None:
-                self.cache.put(record)
+                try:
+                    self.cache.put(record)
+                except OSError as exc:  # a full or read-only disk must not lose the result
+                    log.warning("could not write the live cache at %s: %s", self.cache.root, exc)
         if record["ok"] or cached:
             self._seen[(arch, fid, seed)] = record
         return record, cached
