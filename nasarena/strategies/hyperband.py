@@ -8,8 +8,9 @@ starts ``n = ceil((S + 1) / (s + 1) * eta**s)`` new architectures at fidelity ``
 the best ``floor(n / eta**i)`` (at least one) to each following fidelity, up to the highest.
 
 Asynchronous workers: a bracket hands out the configurations of its current rung; a rung is
-complete when all its results are told, and only then are its best promoted. While every open
-bracket waits for results, a new bracket is opened, so an ask is always answered. Failed
+complete when all its results are told, and only then are its best promoted. An ask serves pending
+promotions first (finishing brackets), then new configurations of the oldest bracket with room;
+while every open bracket waits for results, a new bracket is opened, so an ask is always answered. Failed
 evaluations rank last and are never promoted. New configurations come from :meth:`sample_config`
 (uniform, unseen at that fidelity), which ``bohb`` replaces with its model.
 """
@@ -22,7 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nasarena.errors import ConfigError, UnsupportedError
+from nasarena.errors import ConfigError, SearchExhausted, UnsupportedError
 from nasarena.estimators.base import FULL, Evaluation, Fidelity
 from nasarena.spaces.base import Arch, SearchSpace
 from nasarena.strategies.base import Proposal, Strategy
@@ -89,6 +90,7 @@ class Hyperband(Strategy):
         self._n_brackets = 0
         self._pending: dict[int, tuple[Bracket, Rung]] = {}
         self._seen: list[set[Arch]] = [set() for _ in self.fidelities]
+        self._exhausted = False
 
     # ---- bracket bookkeeping ---------------------------------------------------------------
     def bracket_sizes(self, s: int) -> list[int]:
@@ -105,16 +107,19 @@ class Hyperband(Strategy):
         self._brackets.append(bracket)
         return bracket
 
-    def _next_from(self, bracket: Bracket) -> tuple[Arch, Rung] | None:
-        """A configuration the bracket can hand out now, or None if it waits for results."""
+    def _promotion_from(self, bracket: Bracket) -> tuple[Arch, Rung] | None:
+        """A promoted configuration the bracket can hand out now, if any."""
         if bracket.done:
             return None
         rung = bracket.rungs[bracket.current]
-        if bracket.current == 0 and rung.asked < rung.capacity:
-            return self.sample_config(rung.level), rung
-        if rung.queue:
-            return rung.queue.pop(0), rung
-        return None
+        return (rung.queue.pop(0), rung) if rung.queue else None
+
+    def _sample_from(self, bracket: Bracket) -> tuple[Arch, Rung] | None:
+        """A new configuration for the bracket's first rung, if it still has room."""
+        rung = bracket.rungs[0]
+        if bracket.done or bracket.current != 0 or rung.asked >= rung.capacity:
+            return None
+        return self.sample_config(rung.level), rung
 
     def _advance(self, bracket: Bracket) -> None:
         """Promote the best of each complete rung; close the bracket after its last rung."""
@@ -142,15 +147,24 @@ class Hyperband(Strategy):
 
     # ---- ask / tell --------------------------------------------------------------------------
     def ask(self) -> Proposal:
-        """Work from the oldest bracket that has some, else from a newly opened bracket."""
-        for bracket in self._brackets:
-            job = self._next_from(bracket)
-            if job is not None:
-                break
-        else:
-            bracket = self._open_bracket()
-            job = self._next_from(bracket)
-            assert job is not None  # a fresh bracket always has rung-0 work
+        """Promotions first, then new configurations for the oldest bracket with room, else a new
+        bracket. Once the space is used up at a first-rung fidelity, every later ask raises
+        :class:`SearchExhausted` (the contract: exhaustion is final)."""
+        if self._exhausted:
+            raise SearchExhausted(f"{self.name}: no unseen architecture left to start a bracket with")
+        found = next(((b, j) for b in self._brackets if (j := self._promotion_from(b)) is not None), None)
+        try:
+            if found is None:
+                found = next(((b, j) for b in self._brackets if (j := self._sample_from(b)) is not None),
+                             None)
+            if found is None:
+                bracket = self._open_bracket()
+                found = (bracket, self._sample_from(bracket))
+        except SearchExhausted:
+            self._exhausted = True
+            raise
+        bracket, job = found
+        assert job is not None  # a fresh bracket always has first-rung room
         arch, rung = job
         rung.asked += 1
         self._seen[rung.level].add(arch)

@@ -107,3 +107,19 @@ def test_bohb_uses_its_model_and_beats_hyperband_on_average() -> None:
     results = [best(BOHB, seed) for seed in range(3)]
     assert all(s.n_model_samples > 20 for _, s in results)
     assert np.mean([b for b, _ in results]) >= np.mean([best(Hyperband, seed)[0] for seed in range(3)])
+
+
+def test_exhaustion_is_final_even_with_promotions_pending() -> None:
+    from nasarena.errors import SearchExhausted
+    from nasarena.strategies.conformance import TinySpace
+
+    space = TinySpace()
+    hb = Hyperband(space, np.random.default_rng(0), FOUR[2:], eta=2)
+    asked = []
+    with pytest.raises(SearchExhausted):
+        for _ in range(200):  # no tells: promotions cannot happen, the 26 archs run out at 18 epochs
+            asked.append(hb.ask())
+    for p in asked:
+        hb.tell(p, Evaluation(p.arch, p.fidelity, 1.0, 1.0))  # completes rungs: promotions queue up
+    with pytest.raises(SearchExhausted):
+        hb.ask()
