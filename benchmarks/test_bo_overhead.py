@@ -6,11 +6,10 @@ result (so observations grow from 200 by one per round; rounds are few, so it st
 variants: the default (GP hyper-parameters refitted every 10 observations, the refit's cost
 amortised over asks as in a run) and ``refit_every=1`` (a refit on every ask: the worst case of a
 single ask). Baseline in the same run: random search's ask+tell, which is what a strategy costs when
-it does no modelling. BLAS is used as the study's worker processes use it: set
-``OPENBLAS_NUM_THREADS=1`` before running (``nasarena.bench.study`` does so in its workers); on a
-loaded machine multithreaded OpenBLAS makes these small factorisations many times slower.
+it does no modelling. ``bo`` limits BLAS to one thread around its GP work (threadpoolctl); without
+that, multithreaded OpenBLAS on a loaded 2-core machine made the median ask ~200 ms instead of ~5 ms.
 
-Run: ``OPENBLAS_NUM_THREADS=1 pytest benchmarks/test_bo_overhead.py --benchmark-enable``.
+Run: ``pytest benchmarks/test_bo_overhead.py --benchmark-enable``.
 """
 
 from __future__ import annotations
