@@ -50,7 +50,8 @@ class UnsupportedError(NasarenaError):
 def unknown(kind: str, name: object, valid: Iterable[object], hint: str = "") -> UnknownNameError:
     """Build an :class:`UnknownNameError` that lists the valid choices."""
     choices = ", ".join(repr(v) for v in valid)
-    msg = f"unknown {kind} {name!r}; valid {kind}s are: {choices}"
+    plural = kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
+    msg = f"unknown {kind} {name!r}; valid {plural} are: {choices}"
     if hint:
         msg += f". {hint}"
     return UnknownNameError(msg)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.metadata
 import importlib.util
 import sys
 from collections.abc import Callable, Iterator
@@ -45,11 +46,23 @@ def load_object(path: str) -> Any:
         raise ConfigError(f"{module_name} has no attribute {attr!r}") from None
 
 
+def _entry_point(group: str, name: str) -> Any:
+    """Load ``name`` from the installed packages' entry-point ``group`` (None if absent)."""
+    if not group:
+        return None
+    for ep in importlib.metadata.entry_points(group=group, name=name):
+        return ep.load()
+    return None
+
+
 @dataclass
 class Registry:
-    """A table of named factories. ``kind`` is used in error messages ("strategy", "oracle")."""
+    """A table of named factories. ``kind`` is used in error messages ("strategy", "oracle");
+    ``group`` is the entry-point group through which installed packages can add names
+    (e.g. ``[project.entry-points."nasarena.strategies"] my-search = "pkg.mod:MySearch"``)."""
 
     kind: str
+    group: str = ""
     _entries: dict[str, str | Callable[..., Any]] = field(default_factory=dict)
     _families: dict[str, tuple[str | Callable[..., Any], str]] = field(default_factory=dict)
 
@@ -94,6 +107,9 @@ class Registry:
             return functools.partial(factory, **{argument: value})
         if ":" in name:
             return load_object(name)
+        found = _entry_point(self.group, name)
+        if found is not None:
+            return found
         raise unknown(self.kind, name, self.names(),
                       "A user-defined one can be given as 'path/to/file.py:ClassName'")
 
@@ -102,12 +118,12 @@ class Registry:
         return self.resolve(name)(**kwargs)
 
 
-SPACES = Registry("space")
+SPACES = Registry("space", "nasarena.spaces")
 SPACES.register("nb201", "nasarena.spaces.nb201:NB201Space")
 SPACES.register("nbgraph", "nasarena.spaces.nbgraph:NBGraphSpace")
 SPACES.register("nats-sss", "nasarena.spaces.nats_sss:NATSSizeSpace")
 
-ORACLES = Registry("oracle")
+ORACLES = Registry("oracle", "nasarena.oracles")
 ORACLES.register("nb201-lite", "nasarena.estimators.nb201_lite:NB201LiteOracle")
 ORACLES.register("table", "nasarena.estimators.table:TableOracle")
 ORACLES.register("nas-bench-graph", "nasarena.estimators.nbgraph:NBGraphOracle")
@@ -116,7 +132,7 @@ ORACLES.register("nb201", "nasarena.estimators.official:NB201Oracle")
 ORACLES.register("nats-tss", "nasarena.estimators.official:NATSTopologyOracle")
 ORACLES.register("nats-sss", "nasarena.estimators.official:NATSSizeOracle")
 
-STRATEGIES = Registry("strategy")
+STRATEGIES = Registry("strategy", "nasarena.strategies")
 STRATEGIES.register("random", "nasarena.strategies.random_search:RandomSearch")
 STRATEGIES.register("regularized-evolution", "nasarena.strategies.evolution:RegularizedEvolution")
 STRATEGIES.register("evolution", "nasarena.strategies.evolution:Evolution")

@@ -99,3 +99,18 @@ def test_duplicate_registration_needs_overwrite() -> None:
         reg.register("a", lambda: 2)
     reg.register("a", lambda: 2, overwrite=True)
     assert reg.make("a") == 2
+
+
+def test_installed_entry_point_is_found(tmp_path, monkeypatch) -> None:
+    """A package can add a strategy through the ``nasarena.strategies`` entry-point group."""
+    pkg = tmp_path / "ep_demo_pkg.py"
+    pkg.write_text("class Demo:\n    def __init__(self, **kw):\n        self.kw = kw\n")
+    dist = tmp_path / "ep_demo_pkg-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ep-demo-pkg\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[nasarena.strategies]\nep-demo = ep_demo_pkg:Demo\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from nasarena.registry import STRATEGIES
+
+    built = STRATEGIES.make("ep-demo", x=1)
+    assert type(built).__name__ == "Demo" and built.kw == {"x": 1}

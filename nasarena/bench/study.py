@@ -245,6 +245,11 @@ def _execute_all(config: StudyConfig, todo: list[RunConfig], out_dir: Path, jobs
         for rc in todo:
             yield execute(rc, str(out_dir), in_worker=False)
         return
+    # Workers start from a forkserver that imports numpy before any initializer runs, so BLAS
+    # thread limits must already be in the environment it inherits: one run per core, one thread
+    # per run (oversubscribed OpenBLAS made BO's asks ~10x slower on 2 cores).
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context(preload),
                              initializer=_limit_threads) as pool:
         pool.submit(check_strategies, config).result()
