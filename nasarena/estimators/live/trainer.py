@@ -212,6 +212,7 @@ class _Clock:
         self.t0 = time.perf_counter()
 
     def seconds(self) -> float:
+        """Seconds since construction (waits for the GPU to reach this point)."""
         if self.cuda:
             self.end_ev.record()
             self.end_ev.synchronize()
