@@ -147,7 +147,7 @@ class _Loop:
         self.fid_use = {f: f for f in fids}
         self.fid_use.setdefault(FULL, fids[-1])  # Fidelity() means "the oracle's full value"
         self.fid_key = {f: f.key() for f in fids}
-        # arch -> (validated tuple, string, final metric, params for the incumbent)
+        # arch -> (validated tuple, string, [final metric, params] once it has been an incumbent)
         self.info = arch_cache
         self.rows: list[tuple] = []
         self.stop_reason = "exhausted"
@@ -165,9 +165,9 @@ class _Loop:
         except InvalidArchitectureError as exc:
             raise StrategyError(f"strategy {self.config.strategy!r} proposed an invalid architecture: "
                                 f"{exc}") from exc
-        final = float(self.oracle.final_metric(valid))
-        params = float(self.oracle.params(valid))
-        info = (valid, space.to_string(valid), final, params)
+        # [final metric, params] are filled only when the architecture becomes the incumbent: the
+        # final metric is the harness's held-out number and may be expensive (live training).
+        info = (valid, space.to_string(valid), [None, None])
         self.info[arch] = info
         return info
 
@@ -257,7 +257,11 @@ class _Loop:
             if ok and score == score:
                 if rank > inc_rank or (rank == inc_rank and score > inc_score):
                     inc_rank, inc_score = rank, score
-                    _, inc_str, inc_final, p = info
+                    valid, inc_str, facts = info
+                    if facts[0] is None:
+                        facts[1] = float(oracle.params(valid))
+                        facts[0] = float(oracle.final_metric(valid))
+                    inc_final, p = facts
                     inc_regret = best_final - inc_final
                     inc_params = p if p == p else ev.params
             append((n, finish, worker, info[1], key, score, ev.cost, ev.params, ev.flops, ok,

@@ -122,6 +122,13 @@ def plot_anytime(curves: pd.DataFrame, axis: str, metric: str, labels: dict[tupl
         fig, axes = _panels(max(len(settings), 1))
         for ax, setting in zip(axes, settings, strict=False):
             part = _in_setting(data, setting)
+            if not np.isfinite(part[centre].to_numpy(float)).any():
+                # e.g. regret when the oracle cannot know the best of its space (live training)
+                what = "regret undefined (best of the space unknown)" if metric == S.INC_REGRET \
+                    else "no defined values"
+                ax.text(0.5, 0.5, what, ha="center", va="center", transform=ax.transAxes)
+                ax.set_title(_title(setting))
+                continue
             for name, grp in part.groupby(S.STRATEGY, sort=True):
                 n = int(grp["n_runs"].iloc[0])
                 ax.step(grp["x"], grp[centre], where="post", color=palette[name], lw=1.6,

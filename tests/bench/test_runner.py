@@ -169,3 +169,22 @@ def test_incumbent_prefers_highest_fidelity_and_skips_failures():
     inc = df[S.INC_ARCH].dropna()
     assert all(math.isclose(f, oracle.final_metric(oracle.space.from_string(a)))
                for a, f in zip(inc, df.loc[inc.index, S.INC_FINAL], strict=True))
+
+
+def test_final_metric_is_read_only_for_incumbents():
+    """The held-out metric can be expensive (live training): the runner asks for it only when an
+    architecture becomes the incumbent, never for every proposal."""
+    base = make_oracle("nb201-lite", dataset="cifar10-valid")
+    asked: list[tuple] = []
+    original = base.final_metric
+
+    def counting(arch):
+        asked.append(arch)
+        return original(arch)
+
+    base.final_metric = counting  # instance attribute shadows the method
+    res = run(cfg(max_evals=80), base)
+    df = res.trajectory
+    changes = (df[S.INC_ARCH] != df[S.INC_ARCH].shift()).sum()
+    assert 0 < len(asked) <= changes < len(df)
+    assert set(map(base.space.to_string, asked)) == set(df[S.INC_ARCH].dropna())

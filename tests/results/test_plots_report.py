@@ -198,3 +198,14 @@ def test_one_panel_per_setting(small_study):
     titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
     assert titles == ["sim · toy · 1 worker", "sim · toy2 · 1 worker"]
     assert all(len(ax.get_legend().get_texts()) == 4 for ax in fig.axes)
+
+
+def test_report_when_regret_is_undefined(small_study, tmp_path):
+    """An oracle that cannot know the best of its space (live training) has NaN regret: the
+    report says so in the regret figures instead of failing on a log axis."""
+    traj, runs = small_study
+    traj, runs = traj.copy(), runs.copy()
+    traj["incumbent_regret"] = np.nan
+    runs["best_final"] = np.nan
+    paths = write_report(tmp_path, study=SimpleNamespace(trajectories=traj, runs=runs, meta=[]), n_boot=20)
+    assert paths["report.md"].is_file() and paths["report.html"].is_file()
