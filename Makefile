@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup bench bench-all test lint report benchmarks clean
+.PHONY: setup bench test lint report benchmarks clean
 
 setup: $(STAMP)
 
@@ -16,11 +16,6 @@ $(STAMP): pyproject.toml
 
 bench: setup
 	$(VENV)/bin/nasarena bench --out runs/bench
-
-# Every strategy, incl. BO, TPE and multi-objective evolution (slower: 30 seeds).
-bench-all: setup
-	$(VENV)/bin/nasarena bench --out runs/bench-all --seeds 0-29 \
-	  --strategies random,regularized-evolution,evolution,reinforce,reinforce-lstm,local-search,bo,optuna:tpe,regularized-evolution-mo
 
 test: setup
 	$(PY) -m pytest -q

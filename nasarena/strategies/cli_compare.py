@@ -27,7 +27,7 @@ from nasarena.errors import ConfigError, StrategyError
 from nasarena.registry import STRATEGIES
 from nasarena.results import schema as S
 
-DEFAULT_BASELINES: tuple[str, ...] = (*BENCH_STRATEGIES, "local-search", "bo")
+DEFAULT_BASELINES: tuple[str, ...] = BENCH_STRATEGIES
 QUANTITY_TEXT = {"final": "final metric", "regret": "final regret", "auc_time": "regret area (time)",
                  "auc_evals": "regret area (evaluations)", "final_params": "final params"}
 

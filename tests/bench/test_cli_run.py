@@ -104,8 +104,9 @@ def _bench_args(*extra: str):
 
 def test_bench_preset():
     config = cli_run.bench_config(_bench_args())
-    assert config.strategies == ("random", "regularized-evolution", "evolution", "reinforce",
-                                  "reinforce-lstm")
+    assert config.strategies[:5] == ("random", "regularized-evolution", "evolution", "reinforce",
+                                      "reinforce-lstm")  # Real et al.'s contenders come first
+    assert {"local-search", "bo", "optuna:tpe", "regularized-evolution-mo"} <= set(config.strategies)
     assert config.seeds == tuple(range(100)) and config.n_workers == 1
     assert config.oracle == "nb201-lite" and config.oracle_kwargs == {"dataset": "cifar10-valid"}
     mean = np.nanmean(np.nanmean(load_table("cifar10-valid").train_time, axis=1))
