@@ -18,7 +18,6 @@ import json
 import logging
 import math
 import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from nasarena.atomic import TMP_SUFFIX, write_parquet_atomic
 from nasarena.errors import DataError
 from nasarena.results import schema as S
 
@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 
 RUNS_DIR = "runs"
 SUFFIX = ".parquet"
-TMP_SUFFIX = ".tmp"
 
 #: Columns of :attr:`Study.runs` (one row per run), in order.
 RUN_COLUMNS: tuple[str, ...] = (
@@ -103,20 +102,7 @@ def write_run(study_dir: str | Path, result: Any) -> Path:
     table = pa.Table.from_pandas(result.trajectory, preserve_index=False)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}),
                                            S.RUN_META_KEY.encode(): text.encode()})
-    tmp = folder / f".{result.run_id}.{os.getpid()}.{uuid.uuid4().hex[:8]}{TMP_SUFFIX}"
-    try:
-        with open(tmp, "wb") as fh:
-            pq.write_table(table, fh, compression="zstd")
-            fh.flush()
-            os.fsync(fh.fileno())
-        # The data is on disk before the rename, so even after a power cut the name points at a
-        # whole file or at nothing (then the run is recomputed). The directory itself is not
-        # fsynced: that would only make a finished run survive a power cut, at a price of
-        # milliseconds per run, and a killed process never loses a completed rename.
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_parquet_atomic(table, final, compression="zstd")
     return final
 
 

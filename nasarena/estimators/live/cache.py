@@ -17,7 +17,6 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from nasarena.atomic import write_parquet_atomic
 from nasarena.errors import DataError
 
 SCHEMA = pa.schema([
@@ -94,22 +94,14 @@ class EvalCache:
         row["created"] = row["created"] or now_utc()
         table = pa.Table.from_pylist([row], schema=SCHEMA)
         target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=target.parent)
-        os.close(fd)
-        try:
-            pq.write_table(table, tmp)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_parquet_atomic(table, target)
         return target
 
     def files(self) -> Iterator[Path]:
         """Every record file (temporary files of interrupted writes are skipped)."""
         if not self.root.is_dir():
             return iter(())
-        return (p for p in sorted(self.root.rglob("*.parquet")) if not p.name.startswith(".tmp-"))
+        return (p for p in sorted(self.root.rglob("*.parquet")) if not p.name.startswith("."))
 
     def read_all(self) -> pa.Table:
         """All records as one table (empty table with the schema when the cache is empty)."""

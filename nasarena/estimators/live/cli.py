@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
+from nasarena.atomic import write_parquet_atomic
 from nasarena.errors import ConfigError, DataError
 from nasarena.estimators.live.cache import EvalCache
 
@@ -59,16 +58,7 @@ def tabulate(cache_dir: str | os.PathLike[str], out: str | os.PathLike[str], var
     ordered = sorted(latest.values(), key=lambda r: (r["arch"], r["fidelity"], r["seed"]))
     result = pa.Table.from_pylist([{c: r[c] for c in columns} for r in ordered],
                                   schema=pa.schema([table.schema.field(c) for c in columns]))
-    target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=target.parent)
-    os.close(fd)
-    try:
-        pq.write_table(result, tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_parquet_atomic(result, Path(out))
     return result
 
 
