@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup bench test lint report benchmarks clean
+.PHONY: setup bench bench-long test lint report benchmarks clean
 
 setup: $(STAMP)
 
@@ -16,6 +16,11 @@ $(STAMP): pyproject.toml
 
 bench: setup
 	$(VENV)/bin/nasarena bench --out runs/bench
+
+# Real et al.'s comparison at a longer budget (1000 mean full trainings; ~2.5 min on 2 cores).
+bench-long: setup
+	$(VENV)/bin/nasarena bench --out runs/bench-long --trainings 1000 \
+	  --strategies regularized-evolution,reinforce,reinforce-lstm,random
 
 test: setup
 	$(PY) -m pytest -q
