@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nasarena.estimators.official import OfficialCache
+from nasarena.estimators.official_cache import OfficialCache
 
 FLAVOURS = {"nb201": ("nb201_api", "nb201_cache", ("12", "200")),
             "nats-tss": ("tss_api", "tss_cache", ("12", "200")),
@@ -131,7 +131,7 @@ def test_query_by_string_and_unknown_index(nb201_api: Any, nb201_cache: Any) -> 
 @pytest.mark.parametrize("numpy_mean", [True, False])
 def test_vectorised_seed_means_are_bit_identical(numpy_mean: bool) -> None:
     """The per-group seed means equal np.mean(list) / sum(list)/len(list) bit for bit, for 1..10 seeds."""
-    from nasarena.estimators.official import RunGroup
+    from nasarena.estimators.official_cache import RunGroup
 
     rng = np.random.default_rng(0)
     counts = rng.integers(1, 11, size=3000)

@@ -14,7 +14,7 @@ import torch
 
 from nasarena.bench.cli import main
 from nasarena.errors import DataError
-from nasarena.estimators.official import OfficialCache
+from nasarena.estimators.official_cache import OfficialCache
 from nasarena.estimators.official_import import (
     CHANNELS,
     SCALARS,
