@@ -10,7 +10,7 @@ Two fronts are reported per run:
   (harness-only, as for the incumbent), so fronts of different strategies compare on equal terms.
 
 Hypervolume (dominated area in minimisation form ``(-score, cost)``) is computed exactly in 2-D by
-:func:`nasarena.strategies.multiobjective.hypervolume`. **Reference point and scale**: unless given,
+:func:`nasarena.objectives.hypervolume`. **Reference point and scale**: unless given,
 the nadir of the study's final fronts: for each objective the worst value among the points that
 are on the front of some run at the end of its budget (all strategies and seeds), padded by 1% of
 that objective's range over those points. This focuses the measure on the trade-off region (a
@@ -32,10 +32,10 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from nasarena.errors import ConfigError
+from nasarena.objectives import hypervolume, pareto_mask, parse_objectives
 from nasarena.results import schema as S
 from nasarena.results.aggregate import bootstrap_mean_band
 from nasarena.results.plots import save_figure, strategy_palette
-from nasarena.strategies.multiobjective import hypervolume, pareto_mask, parse_objectives
 
 #: objective name -> trajectory column
 COLUMNS: dict[str, str] = {"score": S.SCORE, "params": S.PARAMS, "flops": S.FLOPS}

@@ -34,9 +34,9 @@ from optuna.trial import TrialState
 
 from nasarena.errors import unknown
 from nasarena.estimators.base import FULL, Evaluation, Fidelity
+from nasarena.objectives import objective_vector, parse_objectives
 from nasarena.spaces.base import Arch, SearchSpace
 from nasarena.strategies.base import Proposal, Strategy
-from nasarena.strategies.multiobjective import objective_vector, parse_objectives
 
 #: short name -> optuna.samplers class name
 SAMPLERS: dict[str, str] = {

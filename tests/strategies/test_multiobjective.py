@@ -9,9 +9,7 @@ import pytest
 
 from nasarena.errors import ConfigError
 from nasarena.estimators.base import Evaluation, Fidelity
-from nasarena.spaces.nb201 import NB201Space
-from nasarena.strategies.multiobjective import (
-    RegularizedEvolutionMO,
+from nasarena.objectives import (
     crowding_distance,
     dominates,
     hypervolume,
@@ -19,6 +17,8 @@ from nasarena.strategies.multiobjective import (
     objective_vector,
     parse_objectives,
 )
+from nasarena.spaces.nb201 import NB201Space
+from nasarena.strategies.multiobjective import RegularizedEvolutionMO
 
 FID = (Fidelity(epochs=200),)
 
