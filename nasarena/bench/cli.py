@@ -25,7 +25,11 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (modules that are not present yet are skipped)."""
-    parser = argparse.ArgumentParser(prog="nasarena", description=__doc__.splitlines()[0] if __doc__ else "")
+    parser = argparse.ArgumentParser(
+        prog="nasarena",
+        description="Benchmark neural architecture search strategies on tabular or live-training "
+                    "oracles and report anytime performance, final accuracy and model size.",
+        epilog="`nasarena COMMAND --help` describes each command; `make bench` runs the default study.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
