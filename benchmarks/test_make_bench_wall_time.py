@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from nasarena.bench.cli_run import BENCH_STRATEGIES
+
 _HERE = Path(__file__).with_name("bench_wall_time.py")
 _spec = importlib.util.spec_from_file_location("bench_wall_time", _HERE)
 assert _spec is not None and _spec.loader is not None
@@ -27,4 +29,4 @@ def test_make_bench_wall_time(benchmark, tmp_path):
                                  rounds=1, iterations=1)
     benchmark.extra_info.update({k: v for k, v in figures.items() if k != "stdout_tail"})
     print("\n" + json.dumps(figures, indent=2))
-    assert figures["failed_runs"] == 0 and figures["runs"] == 500
+    assert figures["failed_runs"] == 0 and figures["runs"] == 100 * len(BENCH_STRATEGIES)
