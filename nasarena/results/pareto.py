@@ -21,6 +21,7 @@ reference, so it lies in [0, 1] and compares strategies of one study (not across
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,7 +33,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from nasarena.errors import ConfigError
-from nasarena.objectives import hypervolume, pareto_mask, parse_objectives
+from nasarena.objectives import pareto_mask, parse_objectives
 from nasarena.results import schema as S
 from nasarena.results.aggregate import bootstrap_mean_band
 from nasarena.results.plots import save_figure, strategy_palette
@@ -76,15 +77,21 @@ def final_metric_lookup(runs: pd.DataFrame) -> Callable[[str, str], float]:
     from nasarena.registry import make_oracle
 
     oracles: dict[str, Any] = {}
+    memo: dict[tuple[str, str], float] = {}  # (oracle key, arch) -> final: runs share architectures
     by_run = {r[S.RUN_ID]: json.loads(r["config"]) for _, r in runs.iterrows()}
+    run_key = {run_id: json.dumps([cfg["oracle"], cfg.get("oracle_kwargs", {})], sort_keys=True)
+               for run_id, cfg in by_run.items()}
 
     def lookup(run_id: str, arch: str) -> float:
-        cfg = by_run[run_id]
-        key = json.dumps([cfg["oracle"], cfg.get("oracle_kwargs", {})], sort_keys=True)
-        if key not in oracles:
-            oracles[key] = make_oracle(cfg["oracle"], **cfg.get("oracle_kwargs", {}))
-        oracle = oracles[key]
-        return float(oracle.final_metric(oracle.space.from_string(arch)))
+        key = run_key[run_id]
+        value = memo.get((key, arch))
+        if value is None:
+            if key not in oracles:
+                cfg = by_run[run_id]
+                oracles[key] = make_oracle(cfg["oracle"], **cfg.get("oracle_kwargs", {}))
+            oracle = oracles[key]
+            value = memo[key, arch] = float(oracle.final_metric(oracle.space.from_string(arch)))
+        return value
 
     return lookup
 
@@ -109,12 +116,38 @@ def reference_point(points: pd.DataFrame, value: str = "score") -> tuple[np.ndar
     return worst + pad, best
 
 
+def prefix_hypervolumes(points: np.ndarray, reference: Sequence[float]) -> np.ndarray:
+    """2-D hypervolume (minimisation) of every prefix ``points[:i + 1]``, in one pass.
+
+    Keeps the front sorted on the first objective (second strictly decreasing) and updates it with
+    each point, recomputing the area only when the front changes: O(n * front) plain-Python steps,
+    which is what makes the hypervolume-over-time curves of a few hundred runs take a second.
+    Equals :func:`nasarena.objectives.hypervolume` of each prefix (tested).
+    """
+    rx, ry = float(reference[0]), float(reference[1])
+    xs: list[float] = []
+    ys: list[float] = []
+    out = np.zeros(len(points))
+    area = 0.0
+    for i, (x, y) in enumerate(np.asarray(points, dtype=float).tolist()):
+        if x < rx and y < ry:  # False for NaN too
+            j = bisect.bisect_right(xs, x)
+            if j == 0 or ys[j - 1] > y:  # not weakly dominated by a front point with x' <= x
+                k = j
+                while k < len(xs) and ys[k] >= y:
+                    k += 1
+                xs[j:k], ys[j:k] = [x], [y]
+                nxt = xs[1:] + [rx]
+                area = sum((b - a) * (ry - c) for a, b, c in zip(xs, nxt, ys, strict=True))
+        out[i] = area
+    return out
+
+
 def hypervolume_curves(points: pd.DataFrame, grid: np.ndarray, axis: str = "time", value: str = "score",
                        reference: np.ndarray | None = None) -> pd.DataFrame:
     """Normalised hypervolume of each run's evaluated set at every grid point of ``axis``.
 
-    ``axis`` is ``"time"`` (simulated seconds) or ``"eval_index"``. The front is updated one
-    evaluation at a time and its hypervolume recomputed only when a new point enters it.
+    ``axis`` is ``"time"`` (simulated seconds) or ``"eval_index"``.
     """
     ref, ideal = reference_point(points, value) if reference is None else (reference, None)
     if ideal is None:
@@ -124,14 +157,7 @@ def hypervolume_curves(points: pd.DataFrame, grid: np.ndarray, axis: str = "time
     for (run_id, strategy), grp in points.groupby([S.RUN_ID, S.STRATEGY], sort=True):
         grp = grp.sort_values(axis, kind="stable")
         pts = np.column_stack([-grp[value].to_numpy(float), grp["cost"].to_numpy(float)])
-        hv = np.empty(len(pts))
-        front = np.empty((0, 2))
-        current = 0.0
-        for i, p in enumerate(pts):
-            if not np.any(np.all(front <= p, axis=1)):
-                front = np.vstack([front[~np.all(p <= front, axis=1)], p])
-                current = hypervolume(front, ref) / box
-            hv[i] = current
+        hv = prefix_hypervolumes(pts, ref) / box
         at = np.searchsorted(grp[axis].to_numpy(float), grid, side="right") - 1
         vals = np.where(at >= 0, hv[np.maximum(at, 0)], 0.0)
         rows.append(pd.DataFrame({S.RUN_ID: run_id, S.STRATEGY: strategy, axis: grid, "hypervolume": vals}))
@@ -157,14 +183,16 @@ def plot_pareto(points: pd.DataFrame, fronts: pd.DataFrame, value: str, cost: st
     fig = Figure(figsize=(7.0, 4.8), layout="constrained")
     ax = fig.add_subplot()
     with sns.axes_style("whitegrid"):
+        # Tens of thousands of points: rasterised, so the SVG stays small and quick to write.
         ax.scatter(points["cost"], points[value], s=4, c="0.8", alpha=0.4, linewidths=0,
-                   label="evaluated (all runs)")
+                   label="evaluated (all runs)", rasterized=True)
         for strategy in sorted(fronts[S.STRATEGY].unique()):
             sub = fronts[fronts[S.STRATEGY] == strategy]
             pooled = sub[pareto_mask(np.column_stack([-sub[value], sub["cost"]]))].sort_values("cost")
             ax.step(pooled["cost"], pooled[value], where="post", color=palette[strategy], lw=1.8,
                     label=f"{strategy} (front pooled over {sub[S.RUN_ID].nunique()} runs)")
-            ax.scatter(sub["cost"], sub[value], s=10, color=palette[strategy], alpha=0.35, linewidths=0)
+            ax.scatter(sub["cost"], sub[value], s=10, color=palette[strategy], alpha=0.35, linewidths=0,
+                       rasterized=True)
     ax.set_xlabel(LABELS[cost])
     ax.set_ylabel(LABELS[value])
     lo = fronts[value].quantile(0.02) if len(fronts) else None
@@ -192,13 +220,17 @@ def plot_hypervolume(summary: pd.DataFrame, axis: str) -> Figure:
 
 
 def write_pareto(study: Any, out_dir: Path, objectives: str | Sequence[str] = ("score", "params"), *,
-                 with_final: bool = True, n_points: int = 60, n_boot: int = 1000,
+                 with_final: bool | None = None, n_points: int = 60, n_boot: int = 1000,
                  seed: int = 0) -> tuple[dict[str, Path], str]:
     """Fronts, hypervolume over time and the Pareto plots of a loaded study; returns (paths, markdown).
 
     ``study`` has ``trajectories`` and ``runs`` (see :func:`nasarena.results.store.load_study`).
-    ``with_final`` also re-scores the evaluated architectures with the oracle's final metric.
+    ``with_final`` also re-scores the evaluated architectures with the oracle's final metric; by
+    default only when every run's oracle knows its whole space (finite ``best_final``, i.e. a table),
+    because for live training that would mean training every evaluated architecture again.
     """
+    if with_final is None:
+        with_final = bool(np.isfinite(pd.to_numeric(study.runs["best_final"], errors="coerce")).all())
     _, cost = _objectives(objectives)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

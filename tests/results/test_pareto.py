@@ -55,3 +55,19 @@ def test_write_pareto_on_a_real_study(tmp_path: Path) -> None:
     assert "| regularized-evolution-mo |" in md
     with pytest.raises(ConfigError, match="two objectives"):
         write_pareto(study, tmp_path / "q", ("score", "params", "flops"))
+
+
+def test_prefix_hypervolumes_equal_hypervolume_of_every_prefix():
+    """The one-pass front update gives the exact 2-D hypervolume of each prefix (ties, NaN, points
+    outside the reference box included)."""
+    from nasarena.objectives import hypervolume
+    from nasarena.results.pareto import prefix_hypervolumes
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n = int(rng.integers(0, 25))
+        pts = rng.integers(0, 8, (n, 2)).astype(float)
+        if n and rng.random() < 0.3:
+            pts[rng.integers(n), int(rng.integers(2))] = np.nan
+        expected = [hypervolume(pts[: i + 1], (7.0, 7.0)) for i in range(n)]
+        assert np.allclose(prefix_hypervolumes(pts, (7.0, 7.0)), expected)
