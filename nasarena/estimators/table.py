@@ -141,8 +141,9 @@ class TableOracle(Oracle):
     ``dataset`` selects rows when the table has a dataset column; ``fidelity`` is the fidelity of
     every row when the table has no fidelity column; ``constant_cost`` is the cost in seconds of
     every evaluation when it has no cost column. ``on_missing="fail"`` returns a failed
-    :class:`Evaluation` (and NaN final metric) for an architecture absent from the table instead of
-    raising :class:`DataError`. ``metric`` / ``final_name`` label the two metrics in outputs.
+    :class:`Evaluation` costing ``constant_cost`` (and NaN final metric) for an architecture absent
+    from the table instead of raising :class:`DataError`. ``metric`` / ``final_name`` label the two
+    metrics in outputs.
     """
 
     name = "table"
@@ -278,8 +279,8 @@ class TableOracle(Oracle):
             rows = self._rows.get((arch, fid))
             if rows is None:
                 msg = f"{self.path}: no row for {self.space.to_string(arch)} at fidelity {fid.key()}"
-                if self.on_missing == "fail":
-                    return Evaluation.failed(arch, fid, msg)
+                if self.on_missing == "fail":  # charged, so the clock still advances
+                    return Evaluation.failed(arch, fid, msg, self.constant_cost)
                 raise DataError(msg + "; pass on_missing='fail' to treat missing rows as failed evaluations")
         score, cost, params, flops, extras, curve = rows[int(rng.random() * len(rows))]
         if score != score:  # NaN: the row records a failed evaluation
