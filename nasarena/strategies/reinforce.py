@@ -109,6 +109,21 @@ def masked_entropy(log_probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return -(safe.exp() * safe).masked_fill(~mask, 0.0).sum()
 
 
+def reinforce_update(optimizer: torch.optim.Optimizer, baseline: EMABaseline, reward: float,
+                     log_prob: torch.Tensor, log_probs: torch.Tensor, mask: torch.Tensor,
+                     entropy_weight: float) -> None:
+    """One REINFORCE step shared by both controllers: update the moving-average baseline first (as
+    NB201's code does), then ascend ``(reward - baseline) * log pi(arch)`` (plus the optional
+    entropy bonus over the valid choices) with ``optimizer``."""
+    baseline.update(reward)
+    loss = -(reward - baseline.value) * log_prob
+    if entropy_weight:
+        loss = loss - entropy_weight * masked_entropy(log_probs, mask)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+
+
 class Reinforce(Strategy):
     """REINFORCE with independent softmax logits per decision (see module docstring)."""
 
@@ -183,17 +198,10 @@ class Reinforce(Strategy):
         score = usable_score(evaluation)
         if score is None:
             return
-        reward = score / self.reward_scale
-        self.baseline.update(reward)
-        advantage = reward - self.baseline.value
         log_probs = self._log_probs()
         log_prob = log_probs[self._rows, torch.tensor(issued.arch)].sum()
-        loss = -advantage * log_prob
-        if self.entropy_weight:
-            loss = loss - self.entropy_weight * masked_entropy(log_probs, self._mask)
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
+        reinforce_update(self.optimizer, self.baseline, score / self.reward_scale, log_prob, log_probs,
+                         self._mask, self.entropy_weight)
         self.n_updates += 1
         self._refresh()
 

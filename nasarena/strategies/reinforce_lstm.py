@@ -39,7 +39,12 @@ from nasarena.estimators.base import FULL, Evaluation, Fidelity
 from nasarena.spaces.base import Arch, SearchSpace
 from nasarena.strategies.base import Proposal, Strategy
 from nasarena.strategies.random_search import PendingProposals, UniformSampler, usable_score
-from nasarena.strategies.reinforce import MAX_RESAMPLES, EMABaseline, check_rl_hyperparameters, masked_entropy
+from nasarena.strategies.reinforce import (
+    MAX_RESAMPLES,
+    EMABaseline,
+    check_rl_hyperparameters,
+    reinforce_update,
+)
 
 INIT_RANGE = 0.1
 
@@ -206,16 +211,10 @@ class ReinforceLSTM(Strategy):
         score = usable_score(evaluation)
         if score is None:
             return
-        reward = score / self.reward_scale
-        self.baseline.update(reward)
-        advantage = reward - self.baseline.value
         log_probs = self.controller.log_probs(issued.arch)
-        loss = -advantage * self._path_log_prob(log_probs, issued.arch)
-        if self.entropy_weight:
-            loss = loss - self.entropy_weight * masked_entropy(log_probs, self.controller.mask)
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
+        reinforce_update(self.optimizer, self.baseline, score / self.reward_scale,
+                         self._path_log_prob(log_probs, issued.arch), log_probs, self.controller.mask,
+                         self.entropy_weight)
         self._numpy.invalidate()
         self.n_updates += 1
 
