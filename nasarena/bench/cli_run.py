@@ -1,6 +1,6 @@
 """``nasarena run``, ``nasarena bench`` and ``nasarena list``: studies from the command line.
 
-``run`` takes a grid (strategies x seeds on one oracle/dataset) from flags and/or a YAML/JSON study
+``run`` takes a grid (strategies x datasets x seeds on one oracle) from flags and/or a YAML/JSON study
 file; ``bench`` is the ``make bench`` preset (NB201-lite cifar10-valid, the strategies of
 ``BENCH_STRATEGIES``, 100 seeds, 150 full trainings of simulated time) followed by the report;
 ``list`` shows the registered names. Every name is validated before any run starts, and a bad one
@@ -84,7 +84,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "skipped, so rerunning resumes a killed study.")
     p.add_argument("--config", type=Path, help="YAML/JSON study file (flags below override its fields)")
     p.add_argument("--oracle", help="oracle name (see `nasarena list oracles`)")
-    p.add_argument("--dataset", help="dataset of the oracle (see `nasarena list datasets`)")
+    p.add_argument("--dataset", help="dataset of the oracle, or several separated by commas (the grid "
+                                     "runs on each; see `nasarena list datasets`)")
     p.add_argument("--oracle-arg", action="append", default=[], metavar="KEY=VALUE",
                    help="extra oracle argument, repeatable (e.g. test_table=path.csv)")
     p.add_argument("--budget-time", type=float, help="simulated seconds per run")
@@ -139,7 +140,10 @@ def study_from_args(args: argparse.Namespace) -> StudyConfig:
     okw = dict(base.get("oracle_kwargs") or {})
     okw.update(dict(_key_value(a) for a in args.oracle_arg))
     if args.dataset:
-        okw["dataset"] = args.dataset
+        names = [d.strip() for d in args.dataset.split(",") if d.strip()]
+        okw["dataset"] = names[0]
+        # several datasets: the grid runs once per dataset (StudyConfig.datasets)
+        base["datasets"] = tuple(names) if len(names) > 1 else None
     base["oracle_kwargs"] = okw
     if args.budget_time is not None or args.budget_evals is not None:
         base["budget"] = {"max_time": args.budget_time, "max_evals": args.budget_evals}

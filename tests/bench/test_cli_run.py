@@ -134,3 +134,14 @@ def test_bench_runs_end_to_end_small(tmp_path, capsys):
     assert len(runs) == 2 and (runs["status"] == "ok").all()
     assert (runs["stop_reason"] == "max_time").all() and (runs["n_evals"] >= 1).all()
     assert "bench: 1 strategies x 2 seeds" in capsys.readouterr().out
+
+
+def test_several_datasets_make_a_grid(tmp_path):
+    """``--dataset a,b`` runs the whole grid once per dataset."""
+    args = cli.build_parser().parse_args(
+        ["run", "--oracle", "nb201-lite", "--dataset", "cifar10-valid,cifar100", "--strategies", "random",
+         "--seeds", "0-1", "--budget-evals", "5", "--out", str(tmp_path / "s")])
+    config = cli_run.study_from_args(args)
+    assert config.datasets == ("cifar10-valid", "cifar100")
+    assert sorted({rc.oracle_kwargs["dataset"] for rc in config.runs()}) == ["cifar10-valid", "cifar100"]
+    assert len(config.runs()) == 4
