@@ -29,7 +29,7 @@ import numpy as np
 
 from nasarena.errors import ConfigError, DataError, InvalidArchitectureError, unknown
 from nasarena.estimators.base import FULL, Evaluation, Fidelity, Oracle
-from nasarena.spaces.base import Arch, SearchSpace
+from nasarena.spaces.base import Arch, SearchSpace, SubsetSpace
 
 _AUTO = "<auto>"  # sentinel: "use the default column name if the table has it"
 _OPTIONAL_DEFAULTS = {"final_column": "final", "cost_column": "cost", "params_column": "params",
@@ -142,8 +142,11 @@ class TableOracle(Oracle):
     every row when the table has no fidelity column; ``constant_cost`` is the cost in seconds of
     every evaluation when it has no cost column. ``on_missing="fail"`` returns a failed
     :class:`Evaluation` costing ``constant_cost`` (and NaN final metric) for an architecture absent
-    from the table instead of raising :class:`DataError`. ``metric`` / ``final_name`` label the two
-    metrics in outputs.
+    from the table instead of raising :class:`DataError`. ``restrict_space=True`` makes the oracle's
+    space the architectures the table has (a :class:`~nasarena.spaces.base.SubsetSpace`), for tables
+    that cover part of a space, e.g. a tabulated live study; strategies that sample decisions
+    independently (REINFORCE, Optuna) may then propose non-members and fail on very sparse tables.
+    ``metric`` / ``final_name`` label the two metrics in outputs.
     """
 
     name = "table"
@@ -155,7 +158,8 @@ class TableOracle(Oracle):
                  fidelity_column: str | None = _AUTO, dataset_column: str | None = _AUTO,
                  curve_column: str | None = _AUTO, extra_columns: Sequence[str] = (),
                  fidelity: str | Fidelity = FULL, constant_cost: float = 1.0, on_missing: str = "error",
-                 metric: str | None = None, final_name: str | None = None) -> None:
+                 metric: str | None = None, final_name: str | None = None,
+                 restrict_space: bool = False) -> None:
         if on_missing not in ("error", "fail"):
             raise unknown("on_missing mode", on_missing, ("error", "fail"))
         if isinstance(space, str):
@@ -186,6 +190,9 @@ class TableOracle(Oracle):
         self.final_metric_name = final_name or cols["final_column"] or f"{score_column}_seed_mean"  # type: ignore[misc]
         self.constant_cost = float(constant_cost)
         self._build(frame, arch_column, score_column, cols, tuple(extra_columns), fidelity)
+        if restrict_space:
+            # Strategies then propose only architectures the table has at its top fidelity.
+            self.space = SubsetSpace(self.space, self._final)
 
     def _select_dataset(self, frame: Any, column: str | None, dataset: str | None) -> Any:
         if column is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -171,3 +171,67 @@ class SearchSpace:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+class SubsetSpace(SearchSpace):
+    """The members of ``base`` listed in ``members``: e.g. the architectures a partial table has.
+
+    Decisions, strings and the canonical form are ``base``'s; only the listed architectures are
+    valid, and sampling is uniform over them. ``neighbours`` stays "one decision changed"; where a
+    member has no such neighbour in the subset (sparse tables), :meth:`mutate` moves to a member at
+    the smallest Hamming distance instead, so evolution keeps making small steps.
+    """
+
+    def __init__(self, base: SearchSpace, members: Iterable[Arch]) -> None:
+        self.base = base
+        self.name = f"{base.name}-subset"
+        self.decisions = base.decisions
+        self._members = tuple(sorted({tuple(int(v) for v in m) for m in members}))
+        if not self._members:
+            raise InvalidArchitectureError(f"{base.name}: a subset space needs at least one architecture")
+        self._set = frozenset(self._members)
+        self._matrix = np.asarray(self._members, dtype=np.int64)
+
+    @property
+    def size(self) -> int:
+        """Number of member architectures."""
+        return len(self._members)
+
+    def is_valid(self, arch: Arch) -> bool:
+        """Membership."""
+        return tuple(arch) in self._set
+
+    def enumerate(self) -> Iterator[Arch]:
+        """The members, in mixed-radix order."""
+        return iter(self._members)
+
+    def to_string(self, arch: Arch) -> str:
+        """The base space's string."""
+        return self.base.to_string(arch)
+
+    def from_string(self, text: str) -> Arch:
+        """The base space's parser (membership is checked by :meth:`validate`)."""
+        return self.base.from_string(text)
+
+    def canonical(self, arch: Arch) -> Hashable:
+        """The base space's canonical form."""
+        return self.base.canonical(arch)
+
+    def sample(self, rng: np.random.Generator) -> Arch:
+        """A uniformly random member."""
+        return self._members[int(rng.integers(len(self._members)))]
+
+    def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
+        """A random single-decision neighbour in the subset, else a random nearest other member."""
+        options = self.neighbours(arch)
+        if not options:
+            dist = (self._matrix != np.asarray(arch, dtype=np.int64)).sum(axis=1)
+            dist[dist == 0] = len(self.decisions) + 1  # never "mutate" into itself
+            nearest = np.flatnonzero(dist == dist.min())
+            if dist.min() > len(self.decisions):
+                return tuple(arch)  # a one-member subset: nothing else to go to
+            return self._members[int(nearest[int(rng.integers(len(nearest)))])]
+        return options[int(rng.integers(len(options)))]
+
+    def __repr__(self) -> str:
+        return f"SubsetSpace({self.base!r}, {len(self._members)} members)"

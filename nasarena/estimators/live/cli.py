@@ -68,8 +68,9 @@ def cmd_tabulate(args: argparse.Namespace) -> int:
     archs = len(set(table.column("arch").to_pylist()))
     print(f"wrote {table.num_rows} rows ({archs} architectures) to {args.out}; serve it with "
           f"`nasarena run --oracle table --oracle-arg path={args.out} ...`")
-    print("  (a table covers only the architectures that were trained: add `--oracle-arg on_missing=fail` "
-          "so that proposals outside it come back as failed evaluations instead of stopping the run)")
+    print("  (it covers only the architectures that were trained: add `--oracle-arg restrict_space=true` "
+          "to search among them only, or `--oracle-arg on_missing=fail` to make other proposals failed "
+          "evaluations)")
     return 0
 
 
