@@ -64,19 +64,9 @@ def _strategies() -> list[str]:
     return [f"{THIS}:Replay", "random", *names]
 
 
-def torch_threads() -> None:
-    """One core: keep torch single-threaded if a strategy uses it."""
-    try:
-        import torch
-    except ImportError:
-        return
-    torch.set_num_threads(1)
-
-
 @pytest.fixture(scope="module")
 def setup():
     """The oracle, a per-architecture cache warmed over the whole space, and the measured rates."""
-    torch_threads()
     oracle = make_oracle("nb201-lite", dataset="cifar10-valid")
     cache: dict = {}
     size = oracle.space.size

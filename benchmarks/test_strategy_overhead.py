@@ -48,14 +48,6 @@ def oracle() -> NB201LiteOracle:
     return o
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread() -> Any:
-    torch = pytest.importorskip("torch")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def _make(name: str, oracle: NB201LiteOracle, seed: int) -> Strategy:
     return STRATEGIES.make(name, space=oracle.space, rng=np.random.default_rng(seed),

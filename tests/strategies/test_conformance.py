@@ -45,15 +45,6 @@ CASES = [pytest.param(name, check, id=f"{_concrete(name)[0]}-{check_name}")
          for name in STRATEGIES.names() for check_name, check in iter_checks()]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread() -> Any:
-    """Act as the runner does: one intra-op thread (tiny tensors + oversubscribed cores are slow)."""
-    torch = pytest.importorskip("torch")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.mark.parametrize(("registered", "check"), CASES)
 def test_registered_strategy_conforms(registered: str, check: Any) -> None:

@@ -20,13 +20,6 @@ from nasarena.strategies.reinforce import EMABaseline, Reinforce
 FID = (Fidelity(epochs=200),)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def _ev(p, score: float) -> Evaluation:
     return Evaluation(p.arch, p.fidelity, score, 1.0)
