@@ -17,7 +17,7 @@ from nasarena.errors import NasarenaError
 COMMAND_MODULES: tuple[str, ...] = (
     "nasarena.bench.cli_run",        # run, bench, list
     "nasarena.results.cli_report",   # report
-    "nasarena.strategies.cli_compare",  # compare
+    "nasarena.bench.cli_compare",    # compare, pareto
     "nasarena.estimators.live.cli",  # tabulate
     "nasarena.estimators.official_cli",  # data import-nb201 / import-nats
 )

@@ -35,7 +35,7 @@ BENCH_TRAININGS = 150
 DEFAULT_TEST_TABLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "nb201" / "test_accuracy.csv"
 
 
-def _key_value(text: str) -> tuple[str, Any]:
+def key_value(text: str) -> tuple[str, Any]:
     """``k=v`` with ``v`` read as YAML (so numbers, booleans and lists get their types)."""
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -50,7 +50,7 @@ def _strategy_args(items: list[str], strategies: tuple[str, ...]) -> dict[str, d
     """Parse repeated ``strategy.key=value`` into {strategy: {key: value}}."""
     out: dict[str, dict[str, Any]] = {}
     for item in items:
-        lhs, _ = _key_value(item)
+        lhs, _ = key_value(item)
         name, dot, key = lhs.rpartition(".")
         if not dot or not name:
             raise ConfigError(f"--strategy-arg {item!r} must be STRATEGY.KEY=VALUE, e.g. "
@@ -58,7 +58,7 @@ def _strategy_args(items: list[str], strategies: tuple[str, ...]) -> dict[str, d
         if name not in strategies:
             raise ConfigError(f"--strategy-arg {item!r} names strategy {name!r}, which is not in this study "
                               f"({', '.join(strategies)})")
-        out.setdefault(name, {})[key] = _key_value(item)[1]
+        out.setdefault(name, {})[key] = key_value(item)[1]
     return out
 
 
@@ -138,7 +138,7 @@ def study_from_args(args: argparse.Namespace) -> StudyConfig:
     if args.oracle:
         base["oracle"] = args.oracle
     okw = dict(base.get("oracle_kwargs") or {})
-    okw.update(dict(_key_value(a) for a in args.oracle_arg))
+    okw.update(dict(key_value(a) for a in args.oracle_arg))
     if args.dataset:
         names = [d.strip() for d in args.dataset.split(",") if d.strip()]
         okw["dataset"] = names[0]

@@ -226,7 +226,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """``nasarena compare``."""
-    from nasarena.bench.cli_run import _key_value
+    from nasarena.bench.cli_run import key_value
     from nasarena.bench.config import Budget, parse_seeds
 
     budget = None
@@ -237,7 +237,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         STRATEGIES.resolve(name)  # unknown names list the valid ones
     result = compare(args.strategy, baselines=baselines, seeds=parse_seeds(args.seeds), budget=budget,
                      n_workers=args.workers, out=args.out, jobs=args.jobs,
-                     strategy_kwargs=dict(_key_value(a) for a in args.arg),
+                     strategy_kwargs=dict(key_value(a) for a in args.arg),
                      conformance=not args.skip_conformance,
                      objectives=args.objectives.split(",") if args.objectives else None,
                      progress=not args.no_progress)
