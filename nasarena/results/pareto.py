@@ -107,9 +107,14 @@ def pareto_fronts(points: pd.DataFrame, value: str = "score") -> pd.DataFrame:
     return pd.concat(out, ignore_index=True).sort_values([S.RUN_ID, "cost"], ignore_index=True)
 
 
-def reference_point(points: pd.DataFrame, value: str = "score") -> tuple[np.ndarray, np.ndarray]:
-    """(reference, ideal) in minimisation form: nadir of the runs' final fronts, padded 1%."""
-    fronts = pareto_fronts(points, value)
+def reference_point(points: pd.DataFrame, value: str = "score",
+                    fronts: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(reference, ideal) in minimisation form: nadir of the runs' final fronts, padded 1%.
+
+    ``fronts`` (``pareto_fronts(points, value)``) is computed here unless the caller has it.
+    """
+    if fronts is None:
+        fronts = pareto_fronts(points, value)
     mins = np.column_stack([-fronts[value].to_numpy(float), fronts["cost"].to_numpy(float)])
     worst, best = mins.max(axis=0), mins.min(axis=0)
     pad = 0.01 * np.where(worst > best, worst - best, np.maximum(np.abs(worst), 1.0))
@@ -240,11 +245,11 @@ def write_pareto(study: Any, out_dir: Path, objectives: str | Sequence[str] = ("
         raise ConfigError(f"no successful evaluation with a finite {cost} in this study")
     paths: dict[str, Path] = {}
     fronts = pareto_fronts(points, "score")
-    ref, _ = reference_point(points, "score")
+    ref, _ = reference_point(points, "score", fronts)
     t_max = float(points["time"].max())
     t_min = max(float(points["time"].min()), t_max * 1e-4, 1e-9)
     grid = np.geomspace(t_min, t_max, n_points)
-    curves = hypervolume_curves(points, grid, "time")
+    curves = hypervolume_curves(points, grid, "time", reference=ref)
     summary = summarise_hypervolume(curves, "time", np.random.default_rng(seed), n_boot)
     finals = curves[curves["time"] == grid[-1]].groupby(S.STRATEGY)["hypervolume"]
     table = pd.DataFrame({"hv_final_mean": finals.mean(), "hv_final_sd": finals.std(),
