@@ -4,14 +4,15 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup bench bench-long test lint report benchmarks clean
+.PHONY: setup bench bench-long bench-table5 test lint report benchmarks clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# constraints.txt pins the tested versions (pyproject.toml only declares ranges).
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 bench: setup
@@ -21,6 +22,11 @@ bench: setup
 bench-long: setup
 	$(VENV)/bin/nasarena bench --out runs/bench-long --trainings 1000 \
 	  --strategies regularized-evolution,reinforce,reinforce-lstm,random
+
+# NAS-Bench-201's Table 5 protocol (RS, REA, REINFORCE, BOHB; 500 runs each, 12,000 s per run) and
+# runs/nb201-table5/report/table5.md beside the paper's numbers.
+bench-table5: setup
+	$(VENV)/bin/nasarena bench --preset nb201-table5 --out runs/nb201-table5
 
 test: setup
 	$(PY) -m pytest -q

@@ -131,6 +131,7 @@ ORACLES.register("live", "nasarena.estimators.live.oracle:LiveOracle")
 ORACLES.register("nb201", "nasarena.estimators.official:NB201Oracle")
 ORACLES.register("nats-tss", "nasarena.estimators.official:NATSTopologyOracle")
 ORACLES.register("nats-sss", "nasarena.estimators.official:NATSSizeOracle")
+ORACLES.register("nb201-12ep", "nasarena.estimators.nb201_12ep:NB201TwelveEpochOracle")
 
 STRATEGIES = Registry("strategy", "nasarena.strategies")
 STRATEGIES.register("random", "nasarena.strategies.random_search:RandomSearch")
@@ -142,6 +143,7 @@ STRATEGIES.register("local-search", "nasarena.strategies.local_search:LocalSearc
 STRATEGIES.register("bo", "nasarena.strategies.bo:BayesianOptimization")
 STRATEGIES.register("hyperband", "nasarena.strategies.hyperband:Hyperband")
 STRATEGIES.register("bohb", "nasarena.strategies.bohb:BOHB")
+STRATEGIES.register("bohb-nb201", "nasarena.strategies.bohb_nb201:NominalBudgetBOHB")
 STRATEGIES.register("regularized-evolution-mo", "nasarena.strategies.multiobjective:RegularizedEvolutionMO")
 STRATEGIES.register_family("optuna", "nasarena.strategies.optuna_bridge:OptunaStrategy", "sampler")
 

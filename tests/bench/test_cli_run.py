@@ -108,7 +108,9 @@ def test_bench_preset():
                                       "reinforce-lstm")  # Real et al.'s contenders come first
     assert {"local-search", "bo", "optuna:tpe", "regularized-evolution-mo"} <= set(config.strategies)
     assert config.seeds == tuple(range(100)) and config.n_workers == 1
-    assert config.oracle == "nb201-lite" and config.oracle_kwargs == {"dataset": "cifar10-valid"}
+    # the search sees validation accuracy; reports use the shipped 200-epoch test accuracy
+    assert config.oracle == "nb201-lite"
+    assert config.oracle_kwargs == {"dataset": "cifar10-valid", "test_accuracy": True}
     mean = np.nanmean(np.nanmean(load_table("cifar10-valid").train_time, axis=1))
     assert config.budget.max_time == pytest.approx(150 * mean, rel=1e-6) and config.budget.max_evals is None
     small = cli_run.bench_config(_bench_args("--seeds", "0-2", "--strategies", "random", "--trainings", "10"))
@@ -122,8 +124,33 @@ def test_bench_test_accuracy_uses_the_shared_table(nb201_data):
     table = nb201_data / "test_accuracy.csv"
     config = cli_run.bench_config(_bench_args("--test-table", str(table)))
     assert config.oracle_kwargs["test_table"] == str(table.resolve())
-    if cli_run.DEFAULT_TEST_TABLE.is_file():
-        assert cli_run.bench_config(_bench_args("--test-accuracy")).oracle_kwargs["test_table"]
+    assert "test_accuracy" not in config.oracle_kwargs
+
+
+def test_bench_reports_shipped_test_accuracy_without_shared_data():
+    """--test-accuracy (now the default) needs no ../shared; --valid-accuracy restores the old metric."""
+    for extra in ((), ("--test-accuracy",)):
+        kw = cli_run.bench_config(_bench_args(*extra)).oracle_kwargs
+        assert kw == {"dataset": "cifar10-valid", "test_accuracy": True}
+    assert cli_run.bench_config(_bench_args("--valid-accuracy")).oracle_kwargs == {"dataset": "cifar10-valid"}
+    with pytest.raises(ConfigError, match="drop --test-accuracy"):
+        cli_run.bench_config(_bench_args("--valid-accuracy", "--test-accuracy"))
+
+
+def test_bench_preset_table5():
+    from nasarena.bench.presets import TABLE5_STRATEGY_KWARGS
+
+    config = cli_run.bench_config(_bench_args("--preset", "nb201-table5"))
+    assert config.strategies == ("random", "regularized-evolution", "reinforce", "bohb-nb201")
+    assert config.oracle == "nb201-12ep"
+    assert config.budget.max_time == 12_000 and config.budget.max_evals is None
+    assert config.seeds == tuple(range(500)) and config.n_workers == 1
+    assert config.strategy_kwargs == TABLE5_STRATEGY_KWARGS
+    assert config.strategy_kwargs["regularized-evolution"] == {"population_size": 10, "sample_size": 3}
+    small = cli_run.bench_config(_bench_args("--preset", "nb201-table5", "--seeds", "0-1"))
+    assert small.seeds == (0, 1) and small.budget == config.budget
+    with pytest.raises(ConfigError, match="drop --trainings"):
+        cli_run.bench_config(_bench_args("--preset", "nb201-table5", "--trainings", "5"))
 
 
 def test_bench_runs_end_to_end_small(tmp_path, capsys):
