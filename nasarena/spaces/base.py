@@ -4,6 +4,14 @@ An architecture is a plain tuple of ints, one index per categorical *decision* o
 choice makes RL controllers, BO encoders, mutation and neighbourhoods generic over spaces, keeps
 architectures immutable and hashable, and makes table lookups cheap (mixed-radix index).
 Spaces whose decisions interact (some combinations invalid) override :meth:`is_valid`.
+
+Conditional spaces (the macro spaces: a layer beyond the chosen depth has no decisions that matter)
+set ``conditional = True`` and override :meth:`active`. Why keep a fixed-length tuple at all: every
+generic strategy (REINFORCE's independent logits, Optuna's categoricals, uniform rejection sampling)
+draws each decision, and a space that rejected tuples with non-zero inactive values would accept one
+draw in millions. So every value of an inactive decision is valid but *dormant*: strings, the
+canonical form, encodings and oracles ignore it, neighbours never change it, and :meth:`normalize`
+(inactive decisions set to 0) picks the representative the space itself produces.
 """
 
 from __future__ import annotations
@@ -42,6 +50,8 @@ class SearchSpace:
 
     name: str = "abstract"
     decisions: tuple[Decision, ...] = ()
+    #: Whether :meth:`active` can return False for some decision (see the module docstring).
+    conditional: bool = False
 
     # ---- structure -------------------------------------------------------------------------
     @property
@@ -119,6 +129,17 @@ class SearchSpace:
         """A key equal for architectures that compute the same function (default: identity)."""
         return arch
 
+    # ---- conditional decisions -------------------------------------------------------------
+    def active(self, arch: Arch) -> tuple[bool, ...]:
+        """Which decisions of ``arch`` matter (default: all; conditional spaces override it)."""
+        return (True,) * len(self.decisions)
+
+    def normalize(self, arch: Arch) -> Arch:
+        """``arch`` with every inactive decision set to 0 (the identity for unconditional spaces)."""
+        if not self.conditional:
+            return tuple(arch)
+        return tuple(v if on else 0 for v, on in zip(arch, self.active(arch), strict=True))
+
     # ---- random operators ------------------------------------------------------------------
     def sample(self, rng: np.random.Generator) -> Arch:
         """A uniformly random valid architecture (rejection sampling over decisions)."""
@@ -136,9 +157,12 @@ class SearchSpace:
         return options[int(rng.integers(len(options)))]
 
     def neighbours(self, arch: Arch) -> list[Arch]:
-        """All valid architectures that differ from ``arch`` in exactly one decision."""
+        """All valid architectures that differ from ``arch`` in exactly one (active) decision."""
         out: list[Arch] = []
+        active = self.active(arch) if self.conditional else None
         for i, n in enumerate(self.cardinalities):
+            if active is not None and not active[i]:
+                continue  # a dormant value: changing it would not change the architecture
             for v in range(n):
                 if v != arch[i]:
                     cand = arch[:i] + (v,) + arch[i + 1:]
@@ -153,18 +177,25 @@ class SearchSpace:
         return sum(self.cardinalities)
 
     def encode(self, arch: Arch) -> np.ndarray:
-        """One-hot encoding (concatenated per decision), float32."""
+        """One-hot encoding (concatenated per decision), float32; inactive decisions are all-zero."""
         out = np.zeros(self.encoding_size, dtype=np.float32)
+        active = self.active(arch) if self.conditional else None
         offset = 0
-        for v, n in zip(arch, self.cardinalities, strict=True):
-            out[offset + v] = 1.0
+        for i, (v, n) in enumerate(zip(arch, self.cardinalities, strict=True)):
+            if active is None or active[i]:
+                out[offset + v] = 1.0
             offset += n
         return out
 
     def encode_many(self, archs: Sequence[Arch]) -> np.ndarray:
-        """One-hot encodings of several architectures as a 2-D array."""
+        """One-hot encodings of several architectures as a 2-D array (as :meth:`encode`)."""
         idx = np.asarray(archs, dtype=np.int64).reshape(len(archs), len(self.decisions))
         offsets = np.concatenate([[0], np.cumsum(self.cardinalities)[:-1]])
+        if self.conditional:  # inactive decisions write their 1.0 into a dropped extra column
+            active = np.asarray([self.active(tuple(int(v) for v in a)) for a in idx], dtype=bool)
+            wide = np.zeros((len(archs), self.encoding_size + 1), dtype=np.float32)
+            np.put_along_axis(wide, np.where(active, idx + offsets, self.encoding_size), 1.0, axis=1)
+            return np.ascontiguousarray(wide[:, :-1])
         out = np.zeros((len(archs), self.encoding_size), dtype=np.float32)
         np.put_along_axis(out, idx + offsets, 1.0, axis=1)
         return out
@@ -186,6 +217,7 @@ class SubsetSpace(SearchSpace):
         self.base = base
         self.name = f"{base.name}-subset"
         self.decisions = base.decisions
+        self.conditional = base.conditional
         self._members = tuple(sorted({tuple(int(v) for v in m) for m in members}))
         if not self._members:
             raise InvalidArchitectureError(f"{base.name}: a subset space needs at least one architecture")
@@ -216,6 +248,10 @@ class SubsetSpace(SearchSpace):
     def canonical(self, arch: Arch) -> Hashable:
         """The base space's canonical form."""
         return self.base.canonical(arch)
+
+    def active(self, arch: Arch) -> tuple[bool, ...]:
+        """The base space's active decisions."""
+        return self.base.active(arch)
 
     def sample(self, rng: np.random.Generator) -> Arch:
         """A uniformly random member."""

@@ -61,7 +61,8 @@ class UniformSampler:
         self.own_sample = cls.sample is not SearchSpace.sample
         # Mutation can be done here only when it provably equals SearchSpace.mutate's distribution.
         self.own_mutate = (cls.mutate is not SearchSpace.mutate
-                           or cls.neighbours is not SearchSpace.neighbours or self.constrained)
+                           or cls.neighbours is not SearchSpace.neighbours or self.constrained
+                           or space.conditional)  # neighbours skip inactive decisions
         self.n_neighbours = sum(n - 1 for n in self.cards)
         # Neighbour k of SearchSpace.neighbours' order is (decision i, r-th other value).
         self._neighbour_slots = [(i, r) for i, n in enumerate(self.cards) for r in range(n - 1)]
