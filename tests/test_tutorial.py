@@ -50,3 +50,13 @@ def test_tutorial_compare_command_runs(monkeypatch: pytest.MonkeyPatch, tmp_path
     compare_md = (tmp_path / "cmp" / "report" / "compare.md").read_text()
     assert "| random |" in compare_md and "| regularized-evolution |" in compare_md
     assert (tmp_path / "cmp" / "report" / "report.html").is_file()
+
+
+def test_tutorial_lists_the_baselines_compare_runs() -> None:
+    """The tutorial's baseline list is exactly ``nasarena compare``'s default (it once said 7 of 9)."""
+    from nasarena.bench.cli_compare import DEFAULT_BASELINES
+
+    text = TUTORIAL.read_text()
+    start = text.index("runs your strategy and the")
+    listed = re.findall(r"`([\w:-]+)`", text[start:text.index(" on NB201-lite", start)])
+    assert tuple(listed) == DEFAULT_BASELINES
