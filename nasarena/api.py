@@ -51,7 +51,8 @@ def run_study(strategies: str | Iterable[str] = ("random", "regularized-evolutio
     from nasarena.bench.config import Budget, StudyConfig
     from nasarena.bench.study import run_study as _run
 
-    names = tuple(s.strip() for s in strategies.split(",")) if isinstance(strategies, str) else tuple(strategies)
+    names = (tuple(s.strip() for s in strategies.split(",")) if isinstance(strategies, str)
+             else tuple(strategies))
     okw = dict(oracle_kwargs or {})
     if oracle == "nb201-lite" and "test_table" not in okw:
         okw.setdefault("test_accuracy", True)
