@@ -44,3 +44,32 @@ def write_parquet_atomic(table: pa.Table, target: str | Path, **write_kwargs: An
         if tmp.exists():
             tmp.unlink()
     return final
+
+
+def ensure_writable_dir(path: str | Path, what: str = "--out") -> bool:
+    """Create folder ``path`` if needed and prove it writable; returns whether it was created.
+
+    Raises :class:`~nasarena.errors.ConfigError` naming ``what`` when ``path`` is a file, lies under
+    a file, or cannot be created or written (checked by writing a probe file), so that a command
+    fails in one line before any work rather than with a traceback after it.
+    """
+    from nasarena.errors import ConfigError
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{what} {path} is a file, not a folder; give a folder (it is created if missing)")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(f"{what} {path} lies under {parent}, which is a file; give a folder path")
+            break
+    created = not path.exists()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = temp_name(path / "write-probe")
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"cannot write to {what} {path} ({exc.strerror or exc}); choose a folder you "
+                          f"can write to") from None
+    return created

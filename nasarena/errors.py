@@ -6,6 +6,7 @@ and every message says what was wrong *and* what to do instead.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 
 
@@ -48,10 +49,14 @@ class UnsupportedError(NasarenaError):
 
 
 def unknown(kind: str, name: object, valid: Iterable[object], hint: str = "") -> UnknownNameError:
-    """Build an :class:`UnknownNameError` that lists the valid choices."""
+    """Build an :class:`UnknownNameError` that lists the valid choices (the closest one first, as a
+    "did you mean", when one is close enough: typos are the usual cause)."""
+    valid = list(valid)
     choices = ", ".join(repr(v) for v in valid)
     plural = kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
-    msg = f"unknown {kind} {name!r}; valid {plural} are: {choices}"
+    close = difflib.get_close_matches(str(name), [str(v) for v in valid], n=1, cutoff=0.6)
+    mean = f"did you mean {close[0]!r}? " if close else ""
+    msg = f"unknown {kind} {name!r}; {mean}valid {plural} are: {choices}"
     if hint:
         msg += f". {hint}"
     return UnknownNameError(msg)

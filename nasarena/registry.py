@@ -30,7 +30,10 @@ def load_object(path: str) -> Any:
         file = Path(module_name)
         if not file.is_file():
             raise ConfigError(f"no such file {file}; give an existing .py file before ':{attr}'")
-        mod_name = f"nasarena_user_{file.stem}_{abs(hash(str(file.resolve())))}"
+        # keyed by the file's state too: an edited file is imported afresh, never served from a
+        # module cached in this process (a resumed study must run the code it fingerprinted)
+        st = file.stat()
+        mod_name = f"nasarena_user_{file.stem}_{abs(hash((str(file.resolve()), st.st_mtime_ns, st.st_size)))}"
         module = sys.modules.get(mod_name)
         if module is None:
             spec = importlib.util.spec_from_file_location(mod_name, file)
@@ -84,6 +87,11 @@ class Registry:
     def entry(self, name: str) -> str | Callable[..., Any] | None:
         """The raw registered entry (a ``"module:attr"`` string or a factory), without importing it."""
         return self._entries.get(name)
+
+    def family_entry(self, name: str) -> str | Callable[..., Any] | None:
+        """The raw entry of the family a ``prefix:value`` name belongs to (None if it is not one)."""
+        prefix, sep, _ = name.partition(":")
+        return self._families[prefix][0] if sep and prefix in self._families else None
 
     def names(self) -> list[str]:
         """All registered names, sorted (families are listed as ``prefix:<argument>``)."""

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from nasarena.bench.cli_run import BENCH_DATASET, BENCH_ORACLE, BENCH_STRATEGIES, BENCH_TRAININGS
+from nasarena.bench.identity import absolute_spec, strategy_label
 from nasarena.errors import ConfigError, StrategyError
 from nasarena.registry import STRATEGIES
 from nasarena.results import schema as S
@@ -41,22 +42,6 @@ class CompareResult:
     report: dict[str, Path]
     ranks: pd.DataFrame
     tests: pd.DataFrame
-
-
-def absolute_spec(spec: str) -> str:
-    """``file.py:Class`` with an absolute file path (worker processes may not share the cwd)."""
-    module, sep, attr = spec.rpartition(":")
-    if sep and module.endswith(".py"):
-        return f"{Path(module).resolve()}:{attr}"
-    return spec
-
-
-def strategy_label(factory: Any, spec: str) -> str:
-    """The name reports use: the class's ``name`` if it set one, else the class name."""
-    name = getattr(factory, "name", None)
-    if isinstance(name, str) and name and name != "abstract":
-        return name
-    return getattr(factory, "__name__", spec.rpartition(":")[2])
 
 
 def run_conformance(factory: Any, label: str, **kwargs: Any) -> None:
@@ -205,7 +190,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         f"as `nasarena bench`)")
     p.add_argument("--budget-evals", type=int, help="finished evaluations per run")
     p.add_argument("--workers", type=int, default=1, help="asynchronous workers per run (default 1)")
-    p.add_argument("--jobs", type=int, help="processes (default: all cores; 1 runs in this process)")
+    p.add_argument("--jobs", type=int,
+                   help="processes, at least 1 (default: all cores; 1 runs in this process)")
     p.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE",
                    help="a hyper-parameter of your strategy, repeatable")
     p.add_argument("--objectives", help="e.g. score,params: also write the Pareto section")

@@ -64,7 +64,8 @@ def _add_grid_args(p: argparse.ArgumentParser, *, preset: bool) -> None:
     p.add_argument("--strategies", help="comma-separated strategy names" +
                    (f" (default: {','.join(BENCH_STRATEGIES)})" if preset else ""))
     p.add_argument("--seeds", help="seeds, e.g. 0-99 or 0,3,5" + (" (default: 0-99)" if preset else ""))
-    p.add_argument("--jobs", type=int, help="processes (default: all cores; 1 runs in this process)")
+    p.add_argument("--jobs", type=int,
+                   help="processes, at least 1 (default: all cores; 1 runs in this process)")
     p.add_argument("--workers", type=int, help="asynchronous workers per run (default 1: sequential)")
     p.add_argument("--strategy-arg", action="append", default=[], metavar="STRATEGY.KEY=VALUE",
                    help="a strategy hyper-parameter, repeatable "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -45,6 +46,18 @@ def _default(obj: Any) -> Any:
                       f"use numbers, strings, lists or dicts")
 
 
+def absolute_spec(spec: str) -> str:
+    """``file.py:Class`` with an absolute file path; other names unchanged.
+
+    A study stores file strategies by absolute path, so worker processes and later resumes (which
+    may not share the cwd) load the same file; :mod:`nasarena.bench.identity` adds its content hash.
+    """
+    module, sep, attr = spec.rpartition(":")
+    if sep and module.endswith(".py"):
+        return f"{Path(module).resolve()}:{attr}"
+    return spec
+
+
 def _slug(text: str) -> str:
     """A file-name-safe version of ``text`` (registry names may contain ':' or '/')."""
     return _UNSAFE.sub("-", text).strip("-") or "x"
@@ -66,15 +79,16 @@ class Budget:
             raise ConfigError("a budget needs max_time (simulated seconds) and/or max_evals; "
                               "e.g. Budget(max_time=3600) or --budget-time 3600")
         if self.max_time is not None:
-            t = float(self.max_time)
-            if not math.isfinite(t) or t <= 0:
-                raise ConfigError(f"budget max_time must be a positive number of seconds, "
-                                  f"got {self.max_time!r}")
-            object.__setattr__(self, "max_time", t)
+            t = self.max_time
+            if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t) or t <= 0:
+                raise ConfigError(f"budget max_time must be a positive number of simulated seconds "
+                                  f"(e.g. 3600, not '1h'), got {self.max_time!r}")
+            object.__setattr__(self, "max_time", float(t))
         if self.max_evals is not None:
             m = self.max_evals
-            if isinstance(m, bool) or int(m) != m or m < 1:
-                raise ConfigError(f"budget max_evals must be a positive integer, got {self.max_evals!r}")
+            if isinstance(m, bool) or not isinstance(m, numbers.Real) or int(m) != m or m < 1:
+                raise ConfigError(f"budget max_evals must be a positive integer number of evaluations, "
+                                  f"got {self.max_evals!r}")
             object.__setattr__(self, "max_evals", int(self.max_evals))
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,8 +98,17 @@ class Budget:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Budget:
         """Inverse of :meth:`to_dict`; unknown keys are an error (typos must not pass silently)."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"budget must be a mapping such as {{max_time: 3600}} or {{max_evals: 150}} "
+                              f"(simulated seconds and/or evaluations), got {data!r}")
         _check_keys("budget", data, {"max_time", "max_evals"})
         return cls(max_time=data.get("max_time"), max_evals=data.get("max_evals"))
+
+
+def _is_int(value: Any) -> bool:
+    """Whether ``value`` is a whole number (``3``, ``3.0``, a numpy integer), not a bool or a string."""
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+            and int(value) == value)
 
 
 def _check_keys(what: str, data: Mapping[str, Any], allowed: set[str]) -> None:
@@ -111,9 +134,9 @@ class RunConfig:
             raise ConfigError(f"strategy must be a registry name, got {self.strategy!r}")
         if not isinstance(self.oracle, str) or not self.oracle:
             raise ConfigError(f"oracle must be a registry name, got {self.oracle!r}")
-        if isinstance(self.seed, bool) or int(self.seed) != self.seed or self.seed < 0:
+        if not _is_int(self.seed) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if isinstance(self.n_workers, bool) or int(self.n_workers) != self.n_workers or self.n_workers < 1:
+        if not _is_int(self.n_workers) or self.n_workers < 1:
             raise ConfigError(f"n_workers must be a positive integer, got {self.n_workers!r}")
         if isinstance(self.budget, Mapping):
             object.__setattr__(self, "budget", Budget.from_dict(self.budget))
@@ -200,10 +223,16 @@ class StudyConfig:
 
     def __post_init__(self) -> None:
         strategies = (self.strategies,) if isinstance(self.strategies, str) else tuple(self.strategies)
+        strategies = tuple(absolute_spec(str(s)) for s in strategies)
+        object.__setattr__(self, "strategy_kwargs",
+                           {absolute_spec(str(k)): v for k, v in (self.strategy_kwargs or {}).items()})
         if not strategies:
             raise ConfigError("a study needs at least one strategy")
         if len(set(strategies)) != len(strategies):
             raise ConfigError(f"strategies are repeated in {list(strategies)}")
+        if isinstance(self.seeds, str) or not all(_is_int(s) and s >= 0 for s in self.seeds):
+            raise ConfigError(f"seeds must be non-negative integers (e.g. 0-9 or [0, 3, 5]), "
+                              f"got {self.seeds!r}")
         seeds = tuple(int(s) for s in self.seeds)
         if not seeds:
             raise ConfigError("a study needs at least one seed, e.g. seeds 0-9")
@@ -213,8 +242,9 @@ class StudyConfig:
         if unknown_kw:
             raise ConfigError(f"strategy_kwargs given for {sorted(unknown_kw)}, which are not among the "
                               f"study's strategies {list(strategies)}")
-        if self.jobs is not None and (int(self.jobs) != self.jobs or self.jobs < 1):
-            raise ConfigError(f"jobs must be a positive integer, got {self.jobs!r}")
+        if self.jobs is not None and (not _is_int(self.jobs) or self.jobs < 1):
+            raise ConfigError(f"jobs must be a positive number of processes (omit it for all cores), "
+                              f"got {self.jobs!r}")
         if isinstance(self.budget, Mapping):
             object.__setattr__(self, "budget", Budget.from_dict(self.budget))
         object.__setattr__(self, "strategies", strategies)

@@ -1,10 +1,16 @@
 """Studies: a grid of runs over a process pool, stored run by run so that a killed study resumes.
 
-``run_study`` validates every name first (so a typo fails before any work), writes ``study.json``,
-skips the runs already stored in the folder, and runs the rest either in-process (``jobs=1``) or
-over a ``ProcessPoolExecutor``. Each worker process builds its oracle once and writes each result
-itself as soon as it is finished (atomically, see :mod:`nasarena.results.store`), so SIGKILL loses
-at most the runs in flight. Results depend only on each run's config, never on ``jobs``.
+``run_study`` validates every name and the output folder first (so a typo fails before any work),
+takes an advisory lock on the folder (a second ``run_study`` on it is refused; the kernel releases
+the lock when the holder dies, even by SIGKILL), merges the study into ``study.json`` (seeds and
+strategies may be added; a different budget, oracle, dataset or worker count is refused, naming
+the field), skips the runs already stored, and runs the rest either in-process (``jobs=1``) or
+over a ``ProcessPoolExecutor``. A stored run is reused only if its file is intact and it was made
+by the same strategy code and nasarena version (:mod:`nasarena.bench.identity`); damaged files
+go to ``quarantine/``, runs of changed code to ``stale/``, and both are rerun. Each worker
+process builds its oracle once and writes each result itself as soon as it is finished
+(atomically, see :mod:`nasarena.results.store`), so SIGKILL loses at most the runs in flight.
+Results depend only on each run's config, never on ``jobs``.
 
 Workers are started with the ``forkserver`` method where available: forking a parent that has
 imported torch (or runs a progress-bar thread) is unsafe, and a fresh server avoids both. A
@@ -31,10 +37,12 @@ from typing import Any
 import numpy as np
 
 from nasarena.bench.config import RunConfig, StudyConfig
+from nasarena.bench.folder import merge_study, prepare_out_dir, remove_if_unused, study_lock
+from nasarena.bench.identity import is_path_spec, stale_reason, strategy_fingerprint, strategy_label
 from nasarena.bench.runner import run
 from nasarena.errors import ConfigError, NasarenaError
 from nasarena.registry import STRATEGIES, make_oracle
-from nasarena.results.store import clean_stale_temps, failed_run_ids, finished_run_ids, write_run
+from nasarena.results.store import clean_stale_temps, move_aside, scan_runs, write_run
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +80,22 @@ def _limit_threads() -> None:
         torch.set_num_threads(1)
 
 
-def execute(config: RunConfig, out_dir: str, in_worker: bool = True) -> dict[str, Any]:
-    """Run one config and store it; returns a small summary (status, error tail, evaluations)."""
+def execute(config: RunConfig, out_dir: str, in_worker: bool = True,
+            identity: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run one config and store it; returns a small summary (status, error tail, evaluations).
+
+    ``identity`` (``{"code": fingerprint, "label": name}``, see :func:`code_identity`) is stored
+    with the run, so a later resume can tell whether the code that made it has changed.
+    """
     if in_worker:
         _limit_threads()
     oracle, cache = _oracle_for(config.oracle, json.dumps(config.oracle_kwargs, sort_keys=True))
     result = run(config, oracle=oracle, arch_cache=cache)
     if in_worker:
         _limit_threads()  # the first run may have imported torch
+    if identity is not None:
+        result.meta["code"] = identity["code"]
+        result.meta["strategy_label"] = identity["label"]
     write_run(out_dir, result)
     return {"run_id": result.run_id, "status": result.status, "n_evals": len(result.trajectory),
             "error": result.error}
@@ -95,12 +111,16 @@ def check_names(config: StudyConfig) -> list[str]:
     """
     for okw in {json.dumps(rc.oracle_kwargs, sort_keys=True) for rc in config.runs()}:
         try:
-            _oracle_for(config.oracle, okw)
+            oracle, _ = _oracle_for(config.oracle, okw)
         except TypeError as exc:
             raise ConfigError(f"oracle {config.oracle!r} does not accept {json.loads(okw)}: {exc}") from None
         except ModuleNotFoundError as exc:
             raise ConfigError(f"oracle {config.oracle!r} is registered but cannot be imported ({exc}); "
                               f"see `nasarena list oracles`") from None
+        asked = json.loads(okw).get("dataset")
+        if asked is not None and str(asked) != str(oracle.dataset):
+            log.warning("dataset %r is an alias: %s runs on %r (recorded under that name)", asked,
+                        config.oracle, oracle.dataset)
     modules = []
     for name in config.strategies:
         entry = STRATEGIES.entry(name)
@@ -152,31 +172,54 @@ def validate(config: StudyConfig) -> None:
     check_strategies(config)
 
 
-def _check_study_file(config: StudyConfig, out_dir: Path) -> bool:
-    """Whether ``out_dir`` already holds this study; raises if it holds a different one."""
-    path = out_dir / STUDY_FILE
-    if path.is_file():
-        try:
-            old = StudyConfig.from_dict(json.loads(path.read_text()))
-        except (ValueError, NasarenaError) as exc:
-            raise ConfigError(f"{path} is unreadable ({exc}); delete it or use another output "
-                              f"folder") from None
-        if old.to_dict(include_jobs=False) != config.to_dict(include_jobs=False):
-            raise ConfigError(f"{out_dir} already holds a different study (see {path}); use another output "
-                              f"folder, or delete {out_dir} to start over")
-        return True
-    return False
+def code_identity(config: StudyConfig) -> dict[str, dict[str, Any]]:
+    """Per strategy: the fingerprint of its code and the name tables show (see module doc)."""
+    out = {}
+    for name in config.strategies:
+        label = strategy_label(STRATEGIES.resolve(name), name) if is_path_spec(name) else name
+        out[name] = {"code": strategy_fingerprint(name), "label": label}
+    return out
 
 
 def _write_study_file(config: StudyConfig, out_dir: Path) -> None:
-    """Write ``study.json`` once (atomically); an existing one was checked by :func:`_check_study_file`."""
+    """Write ``study.json`` atomically (the merged study, see :func:`~nasarena.bench.folder.merge_study`)."""
     path = out_dir / STUDY_FILE
-    if _check_study_file(config, out_dir):
-        return
-    out_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{STUDY_FILE}.{os.getpid()}.tmp")
     tmp.write_text(config.to_json())
     os.replace(tmp, path)
+
+
+def _plan(config: StudyConfig, out_dir: Path, identity: dict[str, dict[str, Any]],
+          retry_failed: bool) -> list[RunConfig]:
+    """The runs still to do: missing, damaged (moved to quarantine/), made by other code (moved to
+    stale/) and, with ``retry_failed``, failed ones. Warns once per kind of file moved aside."""
+    records, damaged = scan_runs(out_dir)
+    for path, reason in damaged.items():
+        where = move_aside(out_dir, path, "quarantine")
+        log.warning("damaged run file moved to %s and rerun: %s", where, reason)
+    todo, stale = [], {}
+    for rc in config.runs():
+        meta = records.get(rc.run_id)
+        if meta is None:
+            todo.append(rc)
+            continue
+        why = stale_reason(meta.get("code"), identity[rc.strategy]["code"])
+        if why is not None:
+            move_aside(out_dir, out_dir / "runs" / f"{rc.run_id}.parquet", "stale")
+            stale.setdefault((rc.strategy, why), []).append(rc.run_id)
+            todo.append(rc)
+        elif retry_failed and meta.get("status") != "ok":
+            todo.append(rc)
+    for (strategy, why), ids in stale.items():
+        log.warning("%d stored run(s) of %s were made with other code (%s): moved to %s and rerun",
+                    len(ids), strategy, why, out_dir / "stale")
+    return todo
+
+
+def _check_jobs(jobs: int | None) -> None:
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ConfigError(f"--jobs must be a positive number of processes (1 runs in this process; omit "
+                          f"it to use all cores), got {jobs!r}")
 
 
 def _progress(enabled: bool, total: int) -> Any:
@@ -208,13 +251,27 @@ def run_study(config: StudyConfig, out_dir: str | Path, jobs: int | None = None,
     """
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
+    _check_jobs(jobs)
     modules = check_names(config)
-    _check_study_file(config, out_dir)
-    clean_stale_temps(out_dir)
-    done = finished_run_ids(out_dir)
-    if retry_failed:
-        done -= failed_run_ids(out_dir)
-    todo = [rc for rc in config.runs() if rc.run_id not in done]
+    identity = code_identity(config)
+    created = prepare_out_dir(out_dir)
+    try:
+        with study_lock(out_dir):
+            merged = merge_study(config, out_dir / STUDY_FILE)
+            clean_stale_temps(out_dir)
+            todo = _plan(config, out_dir, identity, retry_failed)
+            summary = _run_todo(config, merged, todo, out_dir, jobs, progress, modules, identity)
+    except BaseException:
+        if created:
+            remove_if_unused(out_dir)
+        raise
+    summary.wall_seconds = time.perf_counter() - t0
+    return summary
+
+
+def _run_todo(config: StudyConfig, merged: StudyConfig, todo: list[RunConfig], out_dir: Path,
+              jobs: int | None, progress: bool, modules: list[str],
+              identity: dict[str, dict[str, Any]]) -> StudySummary:
     total = len(config.runs())
     jobs = jobs or config.jobs or os.cpu_count() or 1
     jobs = max(1, min(jobs, len(todo))) if todo else 1
@@ -222,28 +279,36 @@ def run_study(config: StudyConfig, out_dir: str | Path, jobs: int | None = None,
     log.info("study %s: %d runs, %d already stored, %d to run on %d process(es)",
              out_dir, total, summary.skipped, len(todo), jobs)
     preload = ["nasarena.bench.study", *modules]
+    empty = 0
     with _progress(progress, len(todo)) as bar:
         task = bar.add_task("runs", total=len(todo))
-        for info in _execute_all(config, todo, out_dir, jobs, preload):
+        for info in _execute_all(config, merged, todo, out_dir, jobs, preload, identity):
             summary.completed += 1
             if info["status"] != "ok":
                 summary.failed.append(info["run_id"])
                 last = (info.get("error") or "").strip().splitlines()[-1:] or ["?"]
                 log.warning("run %s failed: %s (traceback stored with the run)", info["run_id"], last[0])
+            else:
+                empty += info["n_evals"] == 0
+                log.info("run %s: %s, %d evaluations", info["run_id"], info["status"], info["n_evals"])
             bar.advance(task)
-    summary.wall_seconds = time.perf_counter() - t0
+    if empty:
+        log.warning("no evaluation finished within the budget %s in %d of %d runs: one evaluation costs "
+                    "more than that; raise --budget-time (or give --budget-evals)", config.budget.to_dict(),
+                    empty, summary.completed)
     return summary
 
 
-def _execute_all(config: StudyConfig, todo: list[RunConfig], out_dir: Path, jobs: int,
-                 preload: list[str]) -> Iterable[dict[str, Any]]:
+def _execute_all(config: StudyConfig, merged: StudyConfig, todo: list[RunConfig], out_dir: Path,
+                 jobs: int, preload: list[str], identity: dict[str, dict[str, Any]]
+                 ) -> Iterable[dict[str, Any]]:
     """Check the strategies (in a worker, where their imports are needed anyway), write
     ``study.json``, then run ``todo``, yielding each run's summary as it finishes."""
     if jobs == 1:
         check_strategies(config)
-        _write_study_file(config, out_dir)
+        _write_study_file(merged, out_dir)
         for rc in todo:
-            yield execute(rc, str(out_dir), in_worker=False)
+            yield execute(rc, str(out_dir), in_worker=False, identity=identity[rc.strategy])
         return
     # Workers start from a forkserver that imports numpy before any initializer runs, so BLAS
     # thread limits must already be in the environment it inherits: one run per core, one thread
@@ -253,8 +318,9 @@ def _execute_all(config: StudyConfig, todo: list[RunConfig], out_dir: Path, jobs
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context(preload),
                              initializer=_limit_threads) as pool:
         pool.submit(check_strategies, config).result()
-        _write_study_file(config, out_dir)
-        pending: set[Future] = {pool.submit(execute, rc, str(out_dir)) for rc in todo}
+        _write_study_file(merged, out_dir)
+        pending: set[Future] = {pool.submit(execute, rc, str(out_dir), True, identity[rc.strategy])
+                                for rc in todo}
         try:
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from nasarena.atomic import ensure_writable_dir
 from nasarena.errors import ConfigError, DataError
 from nasarena.results.schema import DEFAULT_EVOLUTION, DEFAULT_RL
+
+if TYPE_CHECKING:
+    from nasarena.results.store import Study
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,10 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "figures. Failed runs are listed and excluded.")
     p.add_argument("study_dir", type=Path, help="folder of the study (one Parquet file per run)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: STUDY_DIR/report)")
-    p.add_argument("--reference", default=DEFAULT_EVOLUTION,
+    # default None: a name the user gives must be in the study; the defaults may be absent
+    p.add_argument("--reference", default=None,
                    help=f"strategy every other one is compared with (default: {DEFAULT_EVOLUTION})")
-    p.add_argument("--rl", default=DEFAULT_RL, help=f"the RL strategy of the verdict (default: {DEFAULT_RL})")
-    p.add_argument("--evolution", default=DEFAULT_EVOLUTION,
+    p.add_argument("--rl", default=None, help=f"the RL strategy of the verdict (default: {DEFAULT_RL})")
+    p.add_argument("--evolution", default=None,
                    help=f"the evolution strategy of the verdict (default: {DEFAULT_EVOLUTION})")
     p.add_argument("--margin", type=float, default=0.1,
                    help="equivalence margin of the final-accuracy TOST, in the final metric's units "
@@ -37,9 +43,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_report)
 
 
+def _check_usable(study: Study, args: argparse.Namespace) -> None:
+    """Refuse, in one line, strategy names the study lacks and a study with nothing to report."""
+    present = sorted(set(study.runs["strategy"].astype(str)))
+    for flag in ("reference", "rl", "evolution"):
+        name = getattr(args, flag)
+        if name is not None and name not in present:
+            raise ConfigError(f"--{flag} {name!r} is not a strategy of {args.study_dir}; it has: "
+                              f"{', '.join(present)}")
+    traj = study.trajectories
+    if not len(traj) or not traj["ok"].any():
+        budgets = sorted({str(b) for b in study.runs["max_time"].dropna()})
+        raise DataError(f"no evaluation finished in any of the {len(study.runs)} runs of {args.study_dir}, "
+                        f"so there is nothing to report; the budget (max_time {', '.join(budgets) or 'n/a'} "
+                        f"s) is probably shorter than one evaluation: rerun with a larger --budget-time")
+
+
 def run_report(args: argparse.Namespace) -> int:
     """Write the report for ``args.study_dir`` and print where it is."""
     from nasarena.results.report import write_report
+    from nasarena.results.store import load_study
 
     if not args.study_dir.is_dir():
         raise DataError(f"study folder {args.study_dir} does not exist; give the --out folder of a "
@@ -48,9 +71,15 @@ def run_report(args: argparse.Namespace) -> int:
         raise ConfigError(f"--margin must be positive, got {args.margin}")
     if args.bootstrap < 100:
         raise ConfigError(f"--bootstrap must be at least 100 for a 95% band, got {args.bootstrap}")
-    paths = write_report(args.study_dir, args.out, rl=args.rl, evolution=args.evolution,
-                         reference=args.reference, margin=args.margin, alpha=args.alpha,
+    ensure_writable_dir(args.out if args.out is not None else args.study_dir / "report", "report --out")
+    study = load_study(args.study_dir)
+    _check_usable(study, args)
+    paths = write_report(args.study_dir, args.out, study, rl=args.rl or DEFAULT_RL,
+                         evolution=args.evolution or DEFAULT_EVOLUTION,
+                         reference=args.reference or DEFAULT_EVOLUTION, margin=args.margin, alpha=args.alpha,
                          n_boot=args.bootstrap, seed=args.seed, anytime=args.anytime)
+    for path, reason in study.unreadable:
+        print(f"left out (unreadable): {path.name}: {reason}")
     print(f"report: {paths['report.html']}")
     print(f"        {paths['report.md']}")
     print(f"tables: {paths['summary.csv'].parent}/{{summary,verdict,comparisons,runs,curves}}.csv")

@@ -2,14 +2,23 @@
 
 Layout of a study folder::
 
-    study.json                 the StudyConfig (written once by run_study)
+    study.json                 the StudyConfig (written by run_study; grows when seeds/strategies are added)
     runs/<run_id>.parquet      one file per finished run (ok or failed)
+    quarantine/                damaged run files moved aside by a resume (they are rerun)
+    stale/                     runs made with other code (strategy source or nasarena version; rerun)
 
 A run file holds the trajectory (schema columns) and, under ``schema.RUN_META_KEY`` in the Parquet
 key-value metadata, the run record as JSON (config, oracle description, versions, status,
 traceback). Files are written to a temporary name in the same folder, fsynced and renamed with
 ``os.replace``, so a reader never sees half a file and a study killed with SIGKILL loses at most the
 runs that were in flight; their temp files (named after the writer's pid) are ignored and cleaned.
+
+Damage that happens anyway (a disk full of zeros, a copy cut short, a file truncated by hand) is
+caught on three levels: the Parquet footer must parse, the row count must equal the ``n_rows`` the
+record states, and every data page carries a CRC that is verified when the file is read.
+:func:`scan_runs` (used at resume) checks all three and the resume moves damaged files to
+``quarantine/``; :func:`load_study` skips them with a warning and lists them in
+:attr:`Study.unreadable`.
 """
 
 from __future__ import annotations
@@ -57,6 +66,8 @@ class Study:
     runs: pd.DataFrame
     meta: list[dict[str, Any]] = field(default_factory=list)
     config: dict[str, Any] | None = None
+    #: run files that could not be read (path, reason); the rest of the study is loaded
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def runs_dir(study_dir: str | Path) -> Path:
@@ -98,11 +109,12 @@ def write_run(study_dir: str | Path, result: Any) -> Path:
     meta = dict(result.meta)
     meta.setdefault("run_id", result.run_id)
     meta["status"], meta["error"] = result.status, result.error
+    meta["n_rows"] = len(result.trajectory)  # checked against the footer when the file is read
     text = json.dumps(_clean_json(meta), default=_json_default, sort_keys=True)
     table = pa.Table.from_pandas(result.trajectory, preserve_index=False)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}),
                                            S.RUN_META_KEY.encode(): text.encode()})
-    write_parquet_atomic(table, final, compression="zstd")
+    write_parquet_atomic(table, final, compression="zstd", write_page_checksum=True)
     return final
 
 
@@ -147,21 +159,14 @@ def _run_files(study_dir: str | Path) -> list[Path]:
 
 
 def finished_run_ids(study_dir: str | Path) -> set[str]:
-    """Ids of the runs stored in ``study_dir`` (ok or failed); a resumed study skips these."""
+    """Ids of the run files in ``study_dir`` (ok or failed), by name only (see :func:`scan_runs`)."""
     return {p.name[: -len(SUFFIX)] for p in _run_files(study_dir)}
 
 
 def failed_run_ids(study_dir: str | Path) -> set[str]:
-    """Ids of stored runs whose status is ``failed`` (reads only the files' footers)."""
-    out = set()
-    for path in _run_files(study_dir):
-        try:
-            meta = json.loads((pq.read_schema(path).metadata or {})[S.RUN_META_KEY.encode()])
-        except (OSError, pa.ArrowException, KeyError, ValueError) as exc:
-            raise _corrupt(path, exc) from None
-        if meta.get("status") != "ok":
-            out.add(path.name[: -len(SUFFIX)])
-    return out
+    """Ids of stored runs whose status is not ``ok`` (reads only the files' footers)."""
+    records, _ = scan_runs(study_dir)
+    return {run_id for run_id, meta in records.items() if meta.get("status") != "ok"}
 
 
 def _corrupt(path: Path, exc: BaseException) -> DataError:
@@ -169,10 +174,47 @@ def _corrupt(path: Path, exc: BaseException) -> DataError:
                      f"and rerun the study, which recomputes that run")
 
 
+def inspect_run(path: str | Path) -> dict[str, Any]:
+    """A run file's record, after checking the whole file; raises :class:`DataError` if it is damaged.
+
+    Damaged means: no parseable footer (zero bytes, truncated), no run record, missing schema
+    columns, a data page whose CRC fails, or a row count different from the record's ``n_rows``
+    (files written before ``n_rows`` existed are compared with ``n_evals``). Reading a run file
+    costs about a millisecond, so a resume checks every file in full.
+    """
+    return _read_table(Path(path))[1]
+
+
+def scan_runs(study_dir: str | Path) -> tuple[dict[str, dict[str, Any]], dict[Path, str]]:
+    """Every intact run file's record by run id, and the damaged files with the reason."""
+    records: dict[str, dict[str, Any]] = {}
+    damaged: dict[Path, str] = {}
+    for path in _run_files(study_dir):
+        try:
+            records[path.name[: -len(SUFFIX)]] = inspect_run(path)
+        except DataError as exc:
+            damaged[path] = str(exc)
+    return records, damaged
+
+
+def move_aside(study_dir: str | Path, path: Path, folder: str) -> Path:
+    """Move a run file into ``study_dir/folder`` (never overwriting an earlier one); returns where."""
+    target_dir = Path(study_dir) / folder
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / path.name
+    n = 1
+    while target.exists():
+        target = target_dir / f"{path.stem}.{n}{path.suffix}"
+        n += 1
+    os.replace(path, target)
+    return target
+
+
 def _read_table(path: Path) -> tuple[pa.Table, dict[str, Any]]:
     """One run file as an Arrow table (schema columns, in order) and its record."""
     try:
-        table = pq.read_table(path, use_threads=False)  # small files: a thread pool costs more than it saves
+        # small files: a thread pool costs more than it saves; page CRCs catch flipped bytes
+        table = pq.read_table(path, use_threads=False, page_checksum_verification=True)
         meta = json.loads((table.schema.metadata or {})[S.RUN_META_KEY.encode()])
     except (OSError, pa.ArrowException, KeyError, ValueError) as exc:
         raise _corrupt(path, exc) from None
@@ -180,6 +222,9 @@ def _read_table(path: Path) -> tuple[pa.Table, dict[str, Any]]:
     missing = [c for c in S.COLUMNS if c not in names]
     if missing:
         raise _corrupt(path, KeyError(f"missing columns {missing}"))
+    expected = meta.get("n_rows", meta.get("n_evals"))
+    if expected is not None and table.num_rows != expected:
+        raise _corrupt(path, ValueError(f"{table.num_rows} rows, but its record says {expected}"))
     return table.select(list(S.COLUMNS)).replace_schema_metadata(None), meta
 
 
@@ -219,22 +264,49 @@ _RUN_DTYPES = {"seed": "int64", "n_workers": "int64", "max_time": "float64", "ma
                "cpu_seconds": "float64"}
 
 
+def _labels(metas: list[dict[str, Any]]) -> dict[str, str]:
+    """Strategy spec -> the name tables show (a file strategy's ``name``), where that is unambiguous."""
+    labels: dict[str, str] = {}
+    for m in metas:
+        spec, label = m.get("config", {}).get("strategy"), m.get("strategy_label")
+        if spec and label and label != spec:
+            labels[spec] = label
+    taken = {m.get("config", {}).get("strategy") for m in metas} - set(labels)
+    counts: dict[str, int] = {}
+    for label in labels.values():
+        counts[label] = counts.get(label, 0) + 1
+    return {s: lb for s, lb in labels.items() if counts[lb] == 1 and lb not in taken}
+
+
 def load_study(study_dir: str | Path) -> Study:
     """Read every run of a study folder (temp files of killed writers are ignored).
 
-    Raises :class:`DataError` if the folder has no runs, or naming a damaged file to delete.
+    Damaged run files are skipped with a warning and listed in :attr:`Study.unreadable`. File
+    strategies (``path/to/file.py:Class``) appear under their ``name`` in the ``strategy`` columns
+    (the full spec stays in ``config``). Raises :class:`DataError` if no run file is readable.
     """
     study_dir = Path(study_dir)
     files = _run_files(study_dir)
     if not files:
         raise DataError(f"{study_dir} holds no finished runs (expected {runs_dir(study_dir)}/*{SUFFIX}); "
                         f"run a study there first, e.g. `nasarena run --out {study_dir} ...`")
-    tables, metas = [], []
+    tables, metas, unreadable = [], [], []
     for path in files:
-        table, meta = _read_table(path)
+        try:
+            table, meta = _read_table(path)
+        except DataError as exc:
+            unreadable.append((path, str(exc)))
+            continue
         meta.setdefault("run_id", path.name[: -len(SUFFIX)])
         tables.append(table)
         metas.append(meta)
+    if unreadable:
+        log.warning("%d run file(s) of %s are unreadable and left out: %s (resuming the study moves them "
+                    "to quarantine/ and reruns them)", len(unreadable), study_dir,
+                    ", ".join(p.name for p, _ in unreadable))
+    if not tables:
+        raise DataError(f"none of the {len(files)} run files in {runs_dir(study_dir)} is readable "
+                        f"(first: {unreadable[0][1]})")
     # one Arrow concatenation and one conversion: converting file by file is ten times slower
     try:
         merged = pa.concat_tables(tables, promote_options="permissive")
@@ -245,6 +317,10 @@ def load_study(study_dir: str | Path) -> Study:
     trajectories = trajectories.sort_values([S.RUN_ID, S.EVAL_INDEX], kind="stable", ignore_index=True)
     runs = pd.DataFrame([_run_row(m) for m in metas], columns=list(RUN_COLUMNS))
     runs = runs.astype({k: v for k, v in _RUN_DTYPES.items() if k in runs})
+    labels = _labels(metas)
+    if labels:
+        runs[S.STRATEGY] = runs[S.STRATEGY].replace(labels)
+        trajectories[S.STRATEGY] = trajectories[S.STRATEGY].replace(labels)
     config = None
     cfg_path = study_dir / "study.json"
     if cfg_path.is_file():
@@ -252,4 +328,5 @@ def load_study(study_dir: str | Path) -> Study:
             config = json.loads(cfg_path.read_text())
         except ValueError as exc:
             raise DataError(f"{cfg_path} is not valid JSON ({exc}); delete it or rewrite it") from None
-    return Study(path=study_dir, trajectories=trajectories, runs=runs, meta=metas, config=config)
+    return Study(path=study_dir, trajectories=trajectories, runs=runs, meta=metas, config=config,
+                 unreadable=unreadable)

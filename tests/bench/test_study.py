@@ -119,9 +119,23 @@ def test_names_and_arguments_are_validated_before_any_run(tmp_path):
     assert not (tmp_path / "a").exists()
 
 
-def test_a_folder_holds_one_study(tmp_path):
+def test_seeds_and_strategies_can_be_added_but_incomparable_changes_are_refused(tmp_path):
     run_study(study(seeds=(0,), max_evals=3), tmp_path, jobs=1, progress=False)
-    with pytest.raises(ConfigError, match="different study"):
-        run_study(study(seeds=(0, 1), max_evals=3), tmp_path, jobs=1, progress=False)
-    other_jobs = StudyConfig(**{**study(seeds=(0,), max_evals=3).__dict__, "jobs": 2})
+    first = {r: run_path(tmp_path, r).stat().st_mtime_ns for r in finished_run_ids(tmp_path)}
+    grown = run_study(study(strategies=("Sampler", "Recorder"), seeds=(0, 1), max_evals=3), tmp_path,
+                      jobs=1, progress=False)
+    assert grown.skipped == 1 and grown.completed == 3
+    assert {r: run_path(tmp_path, r).stat().st_mtime_ns for r in first} == first  # kept, not recomputed
+    recorded = json.loads((tmp_path / "study.json").read_text())
+    assert recorded["seeds"] == [0, 1] and len(recorded["strategies"]) == 2
+    assert run_study(study(seeds=(0,), max_evals=3), tmp_path, jobs=1, progress=False).skipped == 1
+    base = study(seeds=(0,), max_evals=3)
+    for change, field in (({"budget": Budget(max_evals=4)}, "budget"), ({"n_workers": 2}, "workers"),
+                          ({"oracle_kwargs": {"dataset": "cifar100"}}, "dataset"),
+                          ({"oracle": f"{FAKES}:TwoFidelityOracle", "oracle_kwargs": {}}, "oracle")):
+        with pytest.raises(ConfigError, match=f"with {field}"):
+            run_study(StudyConfig(**{**base.__dict__, **change}), tmp_path, jobs=1, progress=False)
+    with pytest.raises(ConfigError, match="hyper-parameters"):
+        run_study(study(seeds=(0,), max_evals=3, Sampler={"delay": 0.0}), tmp_path, jobs=1, progress=False)
+    other_jobs = StudyConfig(**{**base.__dict__, "jobs": 2})
     assert run_study(other_jobs, tmp_path, progress=False).skipped == 1

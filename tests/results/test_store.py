@@ -87,11 +87,17 @@ def test_failed_write_leaves_nothing(tmp_path, results, monkeypatch):
     assert list(store.runs_dir(tmp_path).iterdir()) == []
 
 
-def test_corrupt_file_names_itself(tmp_path, results):
+def test_corrupt_file_is_listed_and_the_rest_loads(tmp_path, results):
     write_run(tmp_path, results[0])
     bad = store.run_path(tmp_path, "garbage")
     bad.write_bytes(b"not parquet at all")
+    study = load_study(tmp_path)
+    assert len(study.runs) == 1 and [p.name for p, _ in study.unreadable] == ["garbage.parquet"]
+    assert "delete it" in study.unreadable[0][1]
     with pytest.raises(DataError, match="garbage.parquet.*delete it"):
+        store.read_run(bad)
+    store.run_path(tmp_path, results[0].run_id).write_bytes(b"")
+    with pytest.raises(DataError, match="none of the 2 run files"):
         load_study(tmp_path)
 
 

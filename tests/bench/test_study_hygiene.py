@@ -1,0 +1,136 @@
+"""Nothing stale or damaged is reused: code fingerprints, quarantined files, the study-folder lock."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from nasarena.bench.config import Budget, StudyConfig
+from nasarena.bench.study import run_study
+from nasarena.errors import ConfigError
+from nasarena.results import schema as S
+from nasarena.results.store import finished_run_ids, load_study, run_path
+
+FAKES = str(Path(__file__).with_name("_fakes.py"))
+REPO = Path(__file__).resolve().parents[2]
+
+MINE = '''
+from nasarena.strategies.base import Strategy
+
+
+class Mine(Strategy):
+    name = "mine"
+
+    def ask(self):
+        return self.propose(self.space.from_index(INDEX) if INDEX >= 0 else self.space.sample(self.rng))
+
+    def tell(self, proposal, evaluation):
+        pass
+
+
+INDEX = {index}
+'''
+
+
+def config(strategies, seeds=(0, 1), max_evals=4) -> StudyConfig:
+    return StudyConfig(strategies=tuple(strategies), oracle="nb201-lite",
+                       oracle_kwargs={"dataset": "cifar10-valid"}, seeds=tuple(seeds),
+                       budget=Budget(max_evals=max_evals))
+
+
+def test_an_edited_strategy_file_is_rerun_never_reused(tmp_path, caplog):
+    mine = tmp_path / "mine.py"
+    mine.write_text(MINE.format(index=-1))
+    cfg = config([f"{FAKES}:Sampler", f"{mine}:Mine"])
+    out = tmp_path / "study"
+    run_study(cfg, out, jobs=1, progress=False)
+    before = load_study(out)
+    assert set(before.runs[S.STRATEGY]) == {"test-sampler", "mine"}  # tables name file strategies by name
+    assert set(before.trajectories[S.STRATEGY]) == {"test-sampler", "mine"}
+    assert run_study(cfg, out, jobs=1, progress=False).skipped == 4  # unchanged code: reused
+
+    mine.write_text(MINE.format(index=7))  # the user edits the strategy
+    again = run_study(cfg, out, jobs=1, progress=False)
+    assert again.skipped == 2 and again.completed == 2  # only the edited strategy reruns
+    assert "other code" in caplog.text and "changed" in caplog.text
+    after = load_study(out)
+    ours = after.trajectories[after.trajectories[S.STRATEGY] == "mine"]
+    assert (ours[S.ARCH] == ours[S.ARCH].iloc[0]).all()  # the new code's numbers, not the old ones
+    assert len(list((out / "stale").glob("*.parquet"))) == 2  # the old runs are kept aside, not lost
+    assert len(after.runs) == 4
+
+
+def test_a_run_records_its_code_and_a_new_nasarena_version_reruns(tmp_path, monkeypatch):
+    import nasarena.bench.identity as identity
+
+    cfg = config([f"{FAKES}:Sampler"], seeds=(0,))
+    run_study(cfg, tmp_path, jobs=1, progress=False)
+    code = load_study(tmp_path).meta[0]["code"]
+    assert code["source"] == FAKES and len(code["sha256"]) == 16 and code["nasarena"]
+    monkeypatch.setattr(identity, "nasarena_version", lambda: "999.0")
+    assert run_study(cfg, tmp_path, jobs=1, progress=False).completed == 1
+
+
+def _damage(path: Path, how: str) -> None:
+    data = path.read_bytes()
+    if how == "zero":
+        path.write_bytes(b"")
+    elif how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    else:  # one flipped byte at the end of the largest column chunk: inside a data page's body
+        import pyarrow.parquet as pq
+
+        rg = pq.read_metadata(path).row_group(0)
+        chunk = max((rg.column(i) for i in range(rg.num_columns)), key=lambda c: c.total_compressed_size)
+        start = chunk.dictionary_page_offset or chunk.data_page_offset
+        buf = bytearray(data)
+        buf[start + chunk.total_compressed_size - 2] ^= 0xFF
+        path.write_bytes(bytes(buf))
+
+
+def test_damaged_run_files_are_listed_then_quarantined_and_rerun(tmp_path, caplog):
+    cfg = config([f"{FAKES}:Sampler"], seeds=range(4), max_evals=30)
+    out = tmp_path / "study"
+    run_study(cfg, out, jobs=1, progress=False)
+    ids = sorted(finished_run_ids(out))
+    for run_id, how in zip(ids, ("zero", "truncated", "flipped"), strict=False):
+        _damage(run_path(out, run_id), how)
+    partial = load_study(out)  # the report's view: the rest is loaded, the damaged files are listed
+    assert len(partial.runs) == 1 and sorted(p.name for p, _ in partial.unreadable) == \
+        sorted(f"{r}.parquet" for r in ids[:3])
+    assert "unreadable" in caplog.text
+
+    resumed = run_study(cfg, out, jobs=1, progress=False)
+    assert resumed.skipped == 1 and resumed.completed == 3
+    assert len(list((out / "quarantine").glob("*.parquet"))) == 3 and "quarantine" in caplog.text
+    clean = tmp_path / "clean"
+    run_study(cfg, clean, jobs=1, progress=False)
+    pd.testing.assert_frame_equal(load_study(out).trajectories, load_study(clean).trajectories)
+
+
+HOLD = ("import sys, time\nfrom pathlib import Path\nfrom nasarena.bench.folder import study_lock\n"
+        "with study_lock(Path(sys.argv[1])):\n    print('locked', flush=True)\n    time.sleep(120)\n")
+
+
+def test_a_second_study_on_one_folder_is_refused_until_the_holder_dies_even_by_sigkill(tmp_path):
+    out = tmp_path / "study"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(out)], cwd=REPO, stdout=subprocess.PIPE,
+                              text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        cfg = config([f"{FAKES}:Sampler"], seeds=(0,))
+        with pytest.raises(ConfigError, match=f"another nasarena process .*pid {holder.pid}"):
+            run_study(cfg, out, jobs=1, progress=False)
+        assert not finished_run_ids(out)  # the refused study did no work
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+        holder.stdout.close()
+    assert run_study(cfg, out, jobs=1, progress=False).completed == 1  # the kernel dropped the lock
