@@ -8,10 +8,12 @@ readers globbing ``*.parquet`` never pick them up.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -24,8 +26,10 @@ def temp_name(target: Path) -> Path:
     return target.with_name(f".{target.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}{TMP_SUFFIX}")
 
 
-def write_parquet_atomic(table: pa.Table, target: str | Path, **write_kwargs: Any) -> Path:
-    """Write ``table`` to ``target`` atomically; ``write_kwargs`` go to ``pyarrow.parquet.write_table``.
+@contextlib.contextmanager
+def atomic_target(target: str | Path) -> Iterator[BinaryIO]:
+    """Open a temporary sibling of ``target`` for writing; on success fsync it and rename it over
+    ``target``, on any error remove it (the target is then untouched).
 
     The data is fsynced before the rename, so after a power cut the name points at a whole file or
     at nothing. The directory itself is not fsynced: that would only protect a finished rename
@@ -36,14 +40,27 @@ def write_parquet_atomic(table: pa.Table, target: str | Path, **write_kwargs: An
     tmp = temp_name(final)
     try:
         with open(tmp, "wb") as fh:
-            pq.write_table(table, fh, **write_kwargs)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, final)
     finally:
         if tmp.exists():
             tmp.unlink()
-    return final
+
+
+def write_parquet_atomic(table: pa.Table, target: str | Path, **write_kwargs: Any) -> Path:
+    """Write ``table`` to ``target`` atomically; ``write_kwargs`` go to ``pyarrow.parquet.write_table``."""
+    with atomic_target(target) as fh:
+        pq.write_table(table, fh, **write_kwargs)
+    return Path(target)
+
+
+def write_bytes_atomic(data: bytes, target: str | Path) -> Path:
+    """Write ``data`` to ``target`` atomically (e.g. a live-training checkpoint)."""
+    with atomic_target(target) as fh:
+        fh.write(data)
+    return Path(target)
 
 
 def ensure_writable_dir(path: str | Path, what: str = "--out") -> bool:

@@ -6,13 +6,19 @@ makes every write atomic (a killed process leaves no half-written record), lets 
 share one cache without locks (two writers of the same key both write a valid record; the last one
 wins), and makes a lookup one ``stat`` + one small read, with no index to keep consistent.
 
-The key is (arch, dataset, variant, fidelity, seed). ``variant`` names the exact dataset content
-(generator settings or CIFAR split) and the training recipe, so that results from different data or
-hyper-parameters never answer for each other. ``nasarena tabulate`` collects a cache into one table.
+The key is (arch, dataset, variant, fidelity, seed, parent). ``variant`` names the exact dataset
+content (generator settings or CIFAR split), the training recipe and the learning-rate schedule
+lengths, so that results from different data or hyper-parameters never answer for each other.
+``parent`` is the key of the evaluation a warm start took its initial weights from (None for a
+training from scratch): a warm-started result never answers for a fresh one. A continued training
+has the key of the straight-through training it equals. ``nasarena tabulate`` collects the fresh
+records of a cache into one table. Training checkpoints live beside the records (see
+:mod:`.checkpoints`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
 import json
@@ -37,29 +43,52 @@ SCHEMA = pa.schema([
     ("epochs", pa.int64()), ("data_fraction", pa.float64()), ("channels", pa.int64()),
     ("cells", pa.int64()), ("resolution", pa.int64()), ("batch_size", pa.int64()),
     ("n_train", pa.int64()), ("device", pa.string()), ("torch", pa.string()), ("created", pa.string()),
+    # added with continue / warm start (older files read these as nulls)
+    ("parent", pa.string()), ("schedule_epochs", pa.int64()), ("epoch_seconds", pa.list_(pa.float64())),
+    ("test_seconds", pa.float64()), ("inherited", pa.list_(pa.string())), ("n_tensors", pa.int64()),
 ])
 KEY_FIELDS: tuple[str, ...] = ("arch", "dataset", "variant", "fidelity", "seed")
 
 
 @dataclass(frozen=True)
 class CacheKey:
-    """Identity of one live evaluation."""
+    """Identity of one live evaluation, and the live oracle's ``Evaluation.handle``.
+
+    Small and picklable (strings, an int and the parent's key), so that it can travel to and from
+    worker processes; it names the record and the checkpoint of the state a training ended in.
+    """
 
     arch: str
     dataset: str
     variant: str
     fidelity: str
     seed: int
+    parent: CacheKey | None = None
 
     def digest(self) -> str:
-        """Stable file name stem for this key."""
-        text = json.dumps([self.arch, self.dataset, self.variant, self.fidelity, int(self.seed)])
-        return hashlib.sha1(text.encode()).hexdigest()
+        """Stable file name stem for this key (unchanged for keys without a parent)."""
+        fields: list[Any] = [self.arch, self.dataset, self.variant, self.fidelity, int(self.seed)]
+        if self.parent is not None:
+            fields.append(self.parent.digest())
+        return hashlib.sha1(json.dumps(fields).encode()).hexdigest()
+
+    def parent_digest(self) -> str | None:
+        """The parent's digest as the ``parent`` column stores it."""
+        return None if self.parent is None else self.parent.digest()
 
 
 def now_utc() -> str:
     """ISO timestamp recorded with each evaluation."""
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def continue_cost(record: dict[str, Any], from_epochs: int) -> float:
+    """Seconds that continuing ``record``'s training from ``from_epochs`` costs: its later epochs plus
+    the final test pass, as measured per epoch (pro rata for records written before per-epoch times)."""
+    per_epoch = record.get("epoch_seconds")
+    if per_epoch and len(per_epoch) == record["epochs"]:
+        return float(sum(per_epoch[from_epochs:]) + (record.get("test_seconds") or 0.0))
+    return float(record["cost"]) * (record["epochs"] - from_epochs) / max(1, record["epochs"])
 
 
 class EvalCache:
@@ -70,8 +99,12 @@ class EvalCache:
 
     def path(self, key: CacheKey) -> Path:
         """Where the record of ``key`` lives."""
-        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in key.dataset)
-        return self.root / safe / f"{key.digest()}.parquet"
+        return self.folder(key.dataset) / f"{key.digest()}.parquet"
+
+    def folder(self, dataset: str) -> Path:
+        """The folder of one dataset's records (its checkpoints are in ``checkpoints/`` below it)."""
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in dataset)
+        return self.root / safe
 
     def get(self, key: CacheKey) -> dict[str, Any] | None:
         """The record of ``key``, or None when it was never written."""
@@ -80,17 +113,26 @@ class EvalCache:
             return None
         rows = pq.read_table(p, schema=SCHEMA).to_pylist()
         for row in rows:
-            if CacheKey(**{k: row[k] for k in KEY_FIELDS}) == key:
+            if CacheKey(**{k: row[k] for k in KEY_FIELDS}) == dataclasses.replace(key, parent=None) \
+                    and row["parent"] == key.parent_digest():
                 return row
         return None
 
-    def put(self, record: dict[str, Any]) -> Path:
-        """Write one record atomically (temp file in the same folder, then ``os.replace``)."""
+    def put(self, record: dict[str, Any], key: CacheKey | None = None) -> Path:
+        """Write one record atomically (temp file in the same folder, then ``os.replace``).
+
+        ``key`` is needed for a warm-started record (its parent's key is not in the record, only the
+        parent's digest); without it the record's key fields are the key.
+        """
         missing = [f for f in KEY_FIELDS if record.get(f) is None]
         if missing:
             raise DataError(f"a cache record needs the key fields {KEY_FIELDS}; missing {missing}")
-        key = CacheKey(**{k: record[k] for k in KEY_FIELDS})
+        if key is None:
+            if record.get("parent") is not None:
+                raise DataError("a warm-started record is written with its key (put(record, key))")
+            key = CacheKey(**{k: record[k] for k in KEY_FIELDS})
         row = {name: record.get(name) for name in SCHEMA.names}
+        row["parent"] = key.parent_digest()
         row["created"] = row["created"] or now_utc()
         table = pa.Table.from_pylist([row], schema=SCHEMA)
         target = self.path(key)
@@ -111,4 +153,4 @@ class EvalCache:
         return pa.concat_tables(tables)
 
 
-__all__ = ["KEY_FIELDS", "SCHEMA", "CacheKey", "EvalCache", "now_utc"]
+__all__ = ["KEY_FIELDS", "SCHEMA", "CacheKey", "EvalCache", "continue_cost", "now_utc"]

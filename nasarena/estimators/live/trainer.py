@@ -15,6 +15,9 @@ Design (why it looks like this):
 * **Reproducible:** weights are initialised from a CPU ``torch.Generator`` and every batch order,
   crop offset and flip is drawn from a device ``torch.Generator``, both seeded from the caller's seed,
   so a CPU training is bit-for-bit repeatable and nothing touches torch's global random state.
+* **Resumable:** the learning-rate schedule can be longer than the epochs trained
+  (``schedule_epochs``), and ``keep_state`` returns weights, optimizer, generator state, step and
+  curves, so that a later call with ``resume`` continues exactly where this one stopped.
 
 Recipe defaults are NB201's: SGD Nesterov momentum 0.9, lr 0.1 with per-step cosine decay to 0,
 weight decay 5e-4 on all parameters, batch 256, cross-entropy, crop padding of 1/8 of the side.
@@ -23,18 +26,27 @@ weight decay 5e-4 on all parameters, batch 256, cross-entropy, crop padding of 1
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import math
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from nasarena.errors import ConfigError, NasarenaError
-from nasarena.estimators.live.data import ImageSplits
+from nasarena.estimators.live.checkpoints import (
+    STATE_FORMAT,
+    CheckpointError,
+    check_state,
+    copy_matching,
+    to_cpu,
+)
+from nasarena.estimators.live.device_data import DeviceData, accuracy, augment, autocast, resolve_device
 from nasarena.spaces.base import Arch
 from nasarena.spaces.nb201_torch import build_network, check_resolution
 
@@ -93,97 +105,10 @@ class TrainResult:
     batch_size: int
     n_train: int
     device: str
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else is passed to ``torch.device``."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' was requested but torch sees no GPU; use device='cpu' or 'auto'")
-    return dev
-
-
-class DeviceData:
-    """A dataset resident on one device at one resolution (uint8), with normalisation constants.
-
-    ``order`` is a fixed permutation of the training set (from the dataset, not the training seed):
-    a ``data_fraction`` f trains on its first f*n images, so every architecture at that fidelity sees
-    the same subset, which is what makes low-fidelity scores comparable across architectures.
-    """
-
-    def __init__(self, splits: ImageSplits, resolution: int, device: torch.device) -> None:
-        check_resolution(resolution)
-        self.name, self.num_classes, self.resolution, self.device = (
-            splits.name, splits.num_classes, resolution, device)
-        mean, std = splits.channel_stats()
-        self.mean = torch.tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
-        self.std = torch.tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
-        self.train_x, self.train_y = self._put(splits.train_x, splits.train_y)
-        self.valid_x, self.valid_y = self._put(splits.valid_x, splits.valid_y)
-        self.test_x, self.test_y = self._put(splits.test_x, splits.test_y)
-        order = np.random.default_rng(0).permutation(len(splits.train_y))
-        self.order = torch.as_tensor(order, device=device)
-
-    def _put(self, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        xt = torch.as_tensor(x).to(self.device)
-        if xt.shape[-1] != self.resolution:
-            chunks = []
-            for part in xt.split(4096):  # bounded temporary memory
-                z = F.interpolate(part.float(), size=(self.resolution, self.resolution), mode="bilinear",
-                                  antialias=True, align_corners=False)
-                chunks.append(z.round_().clamp_(0, 255).to(torch.uint8))
-            xt = torch.cat(chunks)
-        return xt.contiguous(), torch.as_tensor(y, dtype=torch.int64).to(self.device)
-
-    def normalise(self, x: torch.Tensor) -> torch.Tensor:
-        """uint8 images -> float32 standardised images."""
-        return (x.float() / 255.0 - self.mean) / self.std
-
-
-def augment(x: torch.Tensor, generator: torch.Generator, pad: int) -> torch.Tensor:
-    """Random crop (zero padding ``pad``) and horizontal flip of a uint8 batch, on its device.
-
-    One gather does both: the row index is ``offset_y + i`` and the column index is ``offset_x + j``
-    or, for flipped images (chosen with ``torch.where``), ``offset_x + W - 1 - j``. The result is
-    laid out channels-last, which is what the convolutions want on a GPU.
-    """
-    b, _, h, w = x.shape
-    dev = x.device
-    if pad > 0:
-        x = F.pad(x, (pad, pad, pad, pad))
-    oy = torch.randint(0, 2 * pad + 1, (b, 1), generator=generator, device=dev)
-    ox = torch.randint(0, 2 * pad + 1, (b, 1), generator=generator, device=dev)
-    flip = torch.rand((b, 1), generator=generator, device=dev) < 0.5
-    ar_h = torch.arange(h, device=dev)
-    ar_w = torch.arange(w, device=dev)
-    rows = oy + ar_h
-    cols = ox + torch.where(flip, w - 1 - ar_w, ar_w)
-    bidx = torch.arange(b, device=dev)[:, None, None]
-    out = x[bidx, :, rows[:, :, None], cols[:, None, :]]  # (b, h, w, c)
-    return out.permute(0, 3, 1, 2)
-
-
-@torch.no_grad()
-def accuracy(model: torch.nn.Module, data: DeviceData, x: torch.Tensor, y: torch.Tensor,
-             batch_size: int, amp: bool, channels_last: bool) -> float:
-    """Top-1 accuracy in percent (counted on the device, one sync)."""
-    model.eval()
-    correct = torch.zeros((), dtype=torch.int64, device=x.device)
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    for i in range(0, len(y), batch_size):
-        xb = data.normalise(x[i:i + batch_size]).contiguous(memory_format=fmt)
-        with _autocast(x.device, amp):
-            pred = model(xb).argmax(1)
-        correct += (pred == y[i:i + batch_size]).sum()
-    return 100.0 * float(correct.item()) / max(1, len(y))
-
-
-def _autocast(device: torch.device, amp: bool) -> contextlib.AbstractContextManager[None]:
-    if not amp:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    epoch_seconds: tuple[float, ...] = ()  # per epoch (train + validation), earlier calls' included
+    test_seconds: float = 0.0
+    state: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    inherited: tuple[str, ...] = ()  # tensor names copied from ``init``
 
 
 @contextlib.contextmanager
@@ -254,7 +179,7 @@ def run_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, data: DeviceDa
             for group in opt.param_groups:
                 group["lr"] = lr
         xb = data.normalise(augment(data.train_x[idx], gen, pad)).contiguous(memory_format=fmt)
-        with _autocast(device, amp):
+        with autocast(device, amp):
             loss = loss_fn(model(xb), data.train_y[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -267,11 +192,22 @@ def run_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, data: DeviceDa
 
 def train(arch: Arch, data: DeviceData, spec: TrainSpec, seed: int, recipe: Recipe = Recipe(),
           num_threads: int = 2, amp: bool | None = None, channels_last: bool | None = None,
-          loss_fn: LossFn = F.cross_entropy) -> TrainResult:
+          loss_fn: LossFn = F.cross_entropy, *, schedule_epochs: int | None = None,
+          resume: Mapping[str, Any] | None = None, init: Mapping[str, torch.Tensor] | None = None,
+          keep_state: bool = False) -> TrainResult:
     """Train ``arch`` at ``spec`` from ``seed``; raise :class:`TrainingFailed` if the loss diverges.
 
-    ``seconds`` in the result covers the epochs (training and per-epoch validation) and the final
-    test evaluation, not building the model and optimizer.
+    ``seconds`` in the result covers the epochs trained in this call (training and per-epoch
+    validation) and the final test evaluation, not building the model and optimizer.
+
+    ``schedule_epochs`` (default ``spec.epochs``) is the length of the cosine learning-rate schedule:
+    training ``spec.epochs`` of a longer schedule is NB201's 12-of-200-epoch design, and is what lets
+    a training be stopped and continued with the same result. ``resume`` is a state from an earlier
+    call with ``keep_state=True`` (fewer epochs, same arch/seed/schedule): training goes on from it and
+    the result equals one uninterrupted training (bit for bit on a CPU). ``init`` maps tensor names
+    to weights of another network (warm start): those whose names and shapes match are copied after
+    the usual initialisation (``inherited`` lists them). ``keep_state`` puts the full state (weights,
+    optimizer, generator, step, curves) in ``result.state`` for a later ``resume``.
 
     ``amp`` and ``channels_last`` default to on for CUDA and off elsewhere. ``loss_fn`` exists so
     that failure handling can be tested; it defaults to cross-entropy.
@@ -279,46 +215,87 @@ def train(arch: Arch, data: DeviceData, spec: TrainSpec, seed: int, recipe: Reci
     device = data.device
     if spec.resolution != data.resolution:
         raise ConfigError(f"data is at resolution {data.resolution}, the fidelity asks {spec.resolution}")
+    schedule = spec.epochs if schedule_epochs is None else int(schedule_epochs)
+    if schedule < spec.epochs:
+        raise ConfigError(f"a {schedule}-epoch schedule cannot train {spec.epochs} epochs")
     cuda = device.type == "cuda"
     amp = cuda if amp is None else amp
     channels_last = cuda if channels_last is None else channels_last
     n = max(2, int(round(spec.data_fraction * len(data.train_y))))
-    bs = min(recipe.batch_size, n)
+    bs, lr = min(recipe.batch_size, n), recipe.lr
+    if resume is not None:  # a checkpoint made after an OOM retry goes on at its own batch and lr
+        bs, lr = int(resume["batch_size"]), float(resume["lr"])
     steps_per_epoch = math.ceil(n / bs)
-    total_steps = spec.epochs * steps_per_epoch
+    total_steps = schedule * steps_per_epoch
     pad = max(1, spec.resolution // 8)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     seeds = np.random.SeedSequence(seed).generate_state(2)
     with _cpu_threads(device, num_threads), _cudnn_benchmark(cuda):
         init_gen = torch.Generator().manual_seed(int(seeds[0]))
         model = build_network(arch, data.num_classes, spec.channels, spec.cells, generator=init_gen)
+        inherited = copy_matching(model, init) if init is not None and resume is None else ()
         model = model.to(device=device, memory_format=fmt)
         gen = torch.Generator(device=device).manual_seed(int(seeds[1]))
-        opt = make_optimizer(model, recipe, device)
+        opt = make_optimizer(model, dataclasses.replace(recipe, lr=lr), device)
+        past = _Past()
+        if resume is not None:
+            check_state(resume, arch=list(arch), seed=seed, schedule_epochs=schedule, n_train=n,
+                        max_epochs=spec.epochs)
+            try:
+                model.load_state_dict(resume["model"])
+                opt.load_state_dict(resume["optimizer"])
+                gen.set_state(resume["generator"])
+            except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+                why = " ".join(str(exc).strip().splitlines()[:2])[:200]
+                raise CheckpointError(f"its state does not fit this network ({why})") from None
+            past = _Past(list(resume["curve"]), list(resume["train_loss"]), list(resume["epoch_seconds"]),
+                         int(resume["step"]))
+            inherited = tuple(resume["inherited"])  # a continued warm start stays one
         # The clock starts here: the first optimizer of a process imports torch._dynamo (seconds),
         # a one-off that must not be charged to whichever architecture happens to come first.
         clock = _Clock(device)
         subset = data.order[:n]
-        curve: list[float] = []
-        losses: list[float] = []
-        step = 0
+        step, mark = past.step, 0.0
 
         def lr_at(t: int) -> float:
-            return 0.5 * recipe.lr * (1.0 + math.cos(math.pi * t / total_steps))
+            return 0.5 * lr * (1.0 + math.cos(math.pi * t / total_steps))
 
-        for epoch in range(spec.epochs):
+        for epoch in range(len(past.curve), spec.epochs):
             loss_sum, done, step = run_epoch(model, opt, data, subset, gen, bs, pad, fmt, amp, loss_fn,
                                              lr_at, step)
             mean_loss = float(loss_sum.item()) / max(1, done)
             if not math.isfinite(mean_loss):
                 raise TrainingFailed(f"training loss became {mean_loss} in epoch {epoch + 1} of "
                                      f"{spec.epochs} (diverged)", seconds=clock.seconds())
-            losses.append(mean_loss)
-            curve.append(accuracy(model, data, data.valid_x, data.valid_y, recipe.eval_batch_size,
-                                  amp, channels_last))
+            past.train_loss.append(mean_loss)
+            past.curve.append(accuracy(model, data, data.valid_x, data.valid_y, recipe.eval_batch_size,
+                                       amp, channels_last))
+            now = clock.seconds()
+            past.epoch_seconds.append(now - mark)
+            mark = now
         test_acc = accuracy(model, data, data.test_x, data.test_y, recipe.eval_batch_size, amp, channels_last)
         seconds = clock.seconds()
-    return TrainResult(tuple(curve), tuple(losses), test_acc, seconds, bs, n, str(device))
+        state = None
+        if keep_state:
+            state = {"format": STATE_FORMAT, "arch": list(arch), "seed": int(seed), "epochs": spec.epochs,
+                     "schedule_epochs": schedule, "batch_size": bs, "lr": lr, "n_train": n, "step": step,
+                     "model": to_cpu(model.state_dict()), "optimizer": to_cpu(opt.state_dict()),
+                     "generator": gen.get_state(), "curve": list(past.curve),
+                     "train_loss": list(past.train_loss), "epoch_seconds": list(past.epoch_seconds),
+                     "inherited": list(inherited)}
+    return TrainResult(tuple(past.curve), tuple(past.train_loss), test_acc, seconds, bs, n, str(device),
+                       epoch_seconds=tuple(past.epoch_seconds), test_seconds=max(0.0, seconds - mark),
+                       state=state, inherited=tuple(inherited))
+
+
+@dataclass
+class _Past:
+    """What the epochs before this call produced (empty for a fresh training)."""
+
+    curve: list[float] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+    step: int = 0
 
 
 @contextlib.contextmanager
@@ -342,7 +319,8 @@ def _is_oom(exc: BaseException) -> bool:
 def train_with_retry(arch: Arch, data: DeviceData, spec: TrainSpec, seed: int, recipe: Recipe = Recipe(),
                      **kwargs: object) -> TrainResult:
     """:func:`train`, retried once at half the batch (and half the lr, the linear scaling rule)
-    after a CUDA out-of-memory error; a second OOM raises :class:`TrainingFailed`."""
+    after a CUDA out-of-memory error (from scratch, even when resuming); a second OOM raises
+    :class:`TrainingFailed`."""
     try:
         return train(arch, data, spec, seed, recipe, **kwargs)  # type: ignore[arg-type]
     except (torch.OutOfMemoryError, RuntimeError) as exc:
@@ -351,6 +329,7 @@ def train_with_retry(arch: Arch, data: DeviceData, spec: TrainSpec, seed: int, r
         first = str(exc).splitlines()[0]
     torch.cuda.empty_cache()
     half = Recipe(**{**asdict(recipe), "batch_size": max(2, recipe.batch_size // 2), "lr": recipe.lr / 2})
+    kwargs.pop("resume", None)  # a checkpoint holds the old batch's state: the retry starts over
     try:
         return train(arch, data, spec, seed, half, **kwargs)  # type: ignore[arg-type]
     except (torch.OutOfMemoryError, RuntimeError) as exc:

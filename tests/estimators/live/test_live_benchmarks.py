@@ -47,3 +47,16 @@ def test_kendall_sample_has_no_isomorphic_duplicates(n: int) -> None:
     archs = _load("live_kendall").sample_archs(n, 1)
     space = NB201Space()
     assert len({space.canonical(a) for a in archs}) == n
+
+
+def test_continue_script_runs_on_cpu(capsys) -> None:
+    from nasarena.estimators.live.oracle import _HAS_HANDLE
+
+    if not _HAS_HANDLE:
+        pytest.skip("needs Evaluation.handle (the issue-9 contract)")
+    bench = _load("live_continue")
+    assert bench.main(["--n-archs", "2", "--low", "1", "--high", "2", "--channels", "4", "--train", "64",
+                       "--eval", "16", "--batch", "32"]) == 0
+    out = capsys.readouterr().out
+    assert "max |difference| continued vs straight (curves, scores, weights): 0" in out
+    assert "ratio same epochs" in out and "checkpoint bytes of a full NB201 network" in out

@@ -154,7 +154,7 @@ def test_tabulate_gives_a_table_the_table_oracle_serves(tmp_path: Path) -> None:
     assert (ev_t.score, ev_t.cost, ev_t.params, ev_t.curve) == \
         (live.score, live.cost, live.params, live.curve)
     seeds = [k[1] for k in evs if k[0] == BEST]
-    finals = [o._record(BEST, HIGH, int(s))[0]["final"] for s in sorted(set(seeds))]
+    finals = [o._record(o._key(BEST, HIGH, int(s)))[0]["final"] for s in sorted(set(seeds))]
     assert t.final_metric(BEST) == pytest.approx(np.mean(finals))
     # a second recipe in the same cache must be chosen explicitly
     _oracle(cache, lr=0.05).evaluate(BEST, LOW, np.random.default_rng(0))
