@@ -164,9 +164,19 @@ def make_space(name: str, **kwargs: Any) -> Any:
     return SPACES.make(name, **kwargs)
 
 
+#: Attribute under which :func:`make_oracle` records how an oracle was built (name, kwargs), so that
+#: a run handed a ready oracle can check it is the one its config names.
+MADE_AS = "_nasarena_made_as"
+
+
 def make_oracle(name: str, **kwargs: Any) -> Any:
     """Build an oracle by name, e.g. ``make_oracle("nb201-lite", dataset="cifar10")``."""
-    return ORACLES.make(name, **kwargs)
+    oracle = ORACLES.make(name, **kwargs)
+    try:
+        setattr(oracle, MADE_AS, (name, dict(kwargs)))
+    except AttributeError:  # an oracle with __slots__: the runner falls back to comparing datasets
+        pass
+    return oracle
 
 
 def make_strategy(name: str, **kwargs: Any) -> Any:

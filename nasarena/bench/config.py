@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from nasarena.errors import ConfigError
+from nasarena.errors import ConfigError, NasarenaError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -188,6 +188,41 @@ class RunConfig:
         if not isinstance(data, Mapping):
             raise ConfigError("a run config in YAML must be a mapping with strategy, oracle, seed and budget")
         return cls.from_dict(data)
+
+    def check_oracle(self, oracle: Any) -> None:
+        """Raise :class:`ConfigError` unless ``oracle`` is the one this config names.
+
+        A run handed a ready oracle (a study reuses one per process) must not silently run another
+        dataset or table than its config, and so its run id, says. Compared: the oracle's class
+        with the registered name, the dataset, and, for oracles built by
+        :func:`~nasarena.registry.make_oracle`, every other argument.
+        """
+        from nasarena.registry import MADE_AS, ORACLES
+
+        fix = "build it with make_oracle(config.oracle, **config.oracle_kwargs), or pass none"
+        made = getattr(oracle, MADE_AS, None)
+        try:
+            cls = ORACLES.resolve(self.oracle)
+        except NasarenaError:
+            cls = None
+        if (made is not None and made[0] != self.oracle and isinstance(cls, type)
+                and not isinstance(oracle, cls)):
+            raise ConfigError(f"the config names oracle {self.oracle!r}, but the oracle passed is "
+                              f"{type(oracle).__name__} ({made[0]!r}); {fix}")
+        if made is None and isinstance(cls, type) and not isinstance(oracle, cls):
+            raise ConfigError(f"the config names oracle {self.oracle!r}, but the oracle passed is "
+                              f"{type(oracle).__name__}; {fix}")
+        made_kw = _jsonable(made[1]) if made is not None else {}
+        asked = self.oracle_kwargs.get("dataset")
+        if asked is not None and str(asked) != str(oracle.dataset) and made_kw.get("dataset") != asked:
+            raise ConfigError(f"the config asks for dataset {asked!r}, but the oracle passed runs "
+                              f"{oracle.dataset!r}; {fix}")
+        if made is not None:
+            differ = sorted(k for k in {*made_kw, *self.oracle_kwargs} - {"dataset"}
+                            if made_kw.get(k) != self.oracle_kwargs.get(k))
+            if differ:
+                raise ConfigError(f"the oracle passed was built with other arguments than the config "
+                                  f"names ({', '.join(differ)}); {fix}")
 
     @property
     def config_hash(self) -> str:

@@ -291,6 +291,8 @@ def run(config: RunConfig, oracle: Oracle | None = None,
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     if oracle is None:
         oracle = make_oracle(config.oracle, **config.oracle_kwargs)
+    else:
+        config.check_oracle(oracle)  # never a silent run on another dataset than the config names
     factory = STRATEGIES.resolve(config.strategy)
     strategy_ss, oracle_ss = np.random.SeedSequence(config.seed).spawn(2)
     strategy_rng, oracle_rng = np.random.default_rng(strategy_ss), np.random.default_rng(oracle_ss)

@@ -21,6 +21,7 @@ import numpy as np
 
 from nasarena.errors import DataError, unknown
 from nasarena.estimators.base import Evaluation, Fidelity, Oracle
+from nasarena.estimators.boundary import validated
 from nasarena.estimators.packaged import packaged_file
 from nasarena.safe_pickle import safe_load
 from nasarena.spaces.base import Arch
@@ -157,6 +158,7 @@ class NB201LiteOracle(Oracle):
         self._rows = self.table.rows  # shared per process: building an oracle copies nothing
         self._final_list = self._final.tolist()
         self._flops: dict[int, float] = {}
+        self._valid: dict[Any, Arch] = {}  # every value evaluate() has checked -> its tuple form
 
     def _read_test_table(self, path: Path, column: str | None, arch_column: str) -> np.ndarray:
         from nasarena.estimators.table import read_final_column
@@ -192,11 +194,13 @@ class NB201LiteOracle(Oracle):
     def evaluate(self, arch: Arch, fidelity: Fidelity | None, rng: np.random.Generator) -> Evaluation:
         """One seed's 200-epoch validation accuracy; cost = that seed's 200-epoch train time.
 
-        ``arch`` must be a valid tuple (the runner validates proposals with ``space.validate``);
-        it is not re-checked here, to keep a query at a few microseconds.
+        A value that is not an NB201 architecture raises the space's
+        :class:`~nasarena.errors.InvalidArchitectureError` (checked once per distinct value, see
+        :func:`~nasarena.estimators.boundary.validated`); lists and numpy ints are accepted.
         """
         fid = self.fidelities[0] if fidelity is None or fidelity == self.fidelities[0] \
             else self.check_fidelity(fidelity)
+        arch = validated(self.space, arch, self._valid)
         idx = self._index(arch)
         acc, time, size, lat, k = self._rows[idx]
         s = int(rng.random() * k)
@@ -208,7 +212,7 @@ class NB201LiteOracle(Oracle):
 
     def final_metric(self, arch: Arch) -> float:
         """Seed-mean 200-epoch validation accuracy (percent), or test accuracy with ``test_table``."""
-        return self._final_list[self._index(arch)]
+        return self._final_list[self._index(validated(self.space, arch, self._valid))]
 
     def params(self, arch: Arch) -> float:
         """Exact params (millions) of the network, analytically (see ``nb201_cost``)."""
