@@ -14,7 +14,8 @@ from typing import Any
 
 from nasarena.errors import DataError
 
-_ALLOWED: frozenset[tuple[str, str]] = frozenset({
+#: The globals a benchmark table may name (plain builtins and numpy scalars/dtypes).
+BASE_GLOBALS: frozenset[tuple[str, str]] = frozenset({
     ("builtins", "dict"), ("builtins", "list"), ("builtins", "tuple"), ("builtins", "set"),
     ("builtins", "frozenset"), ("builtins", "int"), ("builtins", "float"), ("builtins", "str"),
     ("builtins", "bytes"), ("builtins", "bool"), ("builtins", "complex"),
@@ -27,7 +28,7 @@ class RestrictedUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         """Resolve an allowed global or raise :class:`DataError` naming the refused one."""
-        if (module, name) in _ALLOWED:
+        if (module, name) in BASE_GLOBALS:
             return super().find_class(module, name)
         raise DataError(f"refusing to unpickle {module}.{name}: only builtins and numpy scalars are "
                         f"allowed in benchmark tables (this file may not be what it claims to be)")

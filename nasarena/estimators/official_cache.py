@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from nasarena.errors import DataError
-from nasarena.estimators.official_import import CHANNELS, FORMAT_VERSION, group_name
+from nasarena.estimators.official_format import CHANNELS, FORMAT_VERSION, group_name
 
 _PREFIX = {"train": "train", "x-valid": "x_valid", "x-test": "x_test", "ori-test": "ori_test"}
 _CH = {name: i for i, name in enumerate(CHANNELS)}

@@ -2,9 +2,13 @@
 
 The official files are pickles (``torch.save`` for NAS-Bench-201, bz2 pickles for NATS-Bench):
 loading one runs whatever code it names, so this module only reads them when the caller passes
-``trust=True``. They are read with the official packages' own classes (``ArchResults`` /
-``ResultsCount`` of ``nas_201_api`` or ``nats_bench``), so every per-seed number the cache stores is
-computed by the official code. The cache (no pickles anywhere) is a directory::
+``trust=True``. Even then, a single file is read by the restricted streaming unpickler of
+:mod:`nasarena.estimators.official_stream`, which imports and calls nothing but builtins, numpy's
+scalar/array constructors and ``_codecs.encode``, and holds one architecture record at a time, so
+the import's memory does not grow with the file. Each record is rebuilt with the official
+packages' own ``ArchResults`` / ``ResultsCount`` (of ``nas_201_api`` or ``nats_bench``), so every
+per-seed number the cache stores is computed by the official code. The cache (no pickles
+anywhere) is a directory::
 
     manifest.json                   source name, sha256/md5, hash check, versions, groups, columns
     archs.parquet                   official index -> official architecture string
@@ -20,38 +24,29 @@ query touches, while list columns would have to be decoded into memory. Cumulati
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import math
-import os
-import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from importlib import metadata
-from itertools import accumulate
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from nasarena.errors import ConfigError, DataError, InvalidArchitectureError
+from nasarena.errors import ConfigError, DataError
+from nasarena.estimators.official_format import (
+    CHANNELS,
+    EVAL_SETS,
+    FLAVOURS,
+    FORMAT_VERSION,
+    SCALARS,
+    default_cache_dir,
+    group_name,
+)
+from nasarena.estimators.official_writer import CacheWriter, extract_run
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-FLAVOURS = ("nb201", "nats-tss", "nats-sss")
-EVAL_SETS = ("x-valid", "x-test", "ori-test")
-_PREFIX = {"x-valid": "x_valid", "x-test": "x_test", "ori-test": "ori_test"}
-#: Channels of the curve arrays, in order (cumtime = cumulative seconds up to and including the epoch).
-CHANNELS: tuple[str, ...] = ("train_acc", "train_loss", "train_cumtime",
-                             *(f"{_PREFIX[e]}_{m}" for e in EVAL_SETS for m in ("acc", "loss", "cumtime")))
-#: Per-run scalar columns (NaN where the official object has None or lacks the set).
-SCALARS: tuple[str, ...] = (
-    "params", "flops", "latency", "train_acc", "train_loss", "train_time", "t_train_epoch", "t_train_total",
-    *(f"{_PREFIX[e]}_{m}" for e in EVAL_SETS for m in ("acc", "loss", "time", "t_epoch", "t_total")))
-#: Official file names -> (flavour, hash prefix in the name).
+#: Official file names -> (flavour, the md5 fragment the name carries).
 KNOWN_SOURCES: dict[str, tuple[str, str]] = {
     "NAS-Bench-201-v1_0-e61699": ("nb201", "e61699"),
     "NAS-Bench-201-v1_1-096897": ("nb201", "096897"),
@@ -61,31 +56,20 @@ KNOWN_SOURCES: dict[str, tuple[str, str]] = {
 TRUST_HINT = ("official NAS-Bench-201 / NATS-Bench files are Python pickles, and loading a pickle runs "
               "any code it contains. Pass --trust (trust=True) only for a file you downloaded from the "
               "benchmark authors' links; nasarena then reads it once and writes a pickle-free cache")
-
-
-def default_cache_dir(flavour: str) -> Path:
-    """Where a flavour's cache goes unless told otherwise: ``$NASARENA_CACHE/official/<flavour>``.
-
-    ``NASARENA_CACHE`` defaults to ``~/.cache/nasarena``; one fixed place lets ``make_oracle("nb201")``
-    work without a path after a single import.
-    """
-    if flavour not in FLAVOURS:
-        raise ConfigError(f"unknown flavour {flavour!r}; valid flavours are {', '.join(FLAVOURS)}")
-    root = Path(os.environ.get("NASARENA_CACHE", "~/.cache/nasarena")).expanduser()
-    return root / "official" / flavour
-
-
-def group_name(dataset: str, hp: str) -> str:
-    """File stem of one (dataset, hp) group, e.g. ``cifar10-valid__hp200``."""
-    return f"{dataset}__hp{hp}"
+#: Free memory the streaming import asks for: measured peak growth is ~0.2 GB at any file size
+#: (benchmarks/official_import_memory.py); twice that plus headroom for the page cache's dirty pages.
+STREAM_MEMORY = 1 << 30
+#: In-memory import (``in_memory=True``, the official API's way): ~3.75x the pickle, measured.
+IN_MEMORY_FACTOR = 4.0
+_HP_OF = {"less": "12", "full": "200"}  # NAS-Bench-201 record keys -> hp
 
 
 # ---- provenance ----------------------------------------------------------------------------------
 def file_digests(path: Path) -> tuple[str, str]:
-    """(sha256, md5) of a file, or of a directory as the digest of its sorted ``name digest`` lines.
+    """(sha256, md5) of a file, or of a directory as the digest of its sorted ``name sha256 md5`` lines.
 
-    Both are recorded because the official names embed a hash prefix whose function the authors do
-    not state everywhere (NATS-Bench's code says md5); a directory cannot match a file's prefix.
+    The md5 is what the official names refer to; the sha256 identifies the file in the manifest
+    with a hash that is not broken.
     """
     if path.is_dir():
         lines = []
@@ -103,23 +87,31 @@ def file_digests(path: Path) -> tuple[str, str]:
 
 
 def check_source_name(path: Path, sha256: str, md5: str) -> tuple[str, str]:
-    """Compare the hash prefix in an official name with the file's digests -> (status, message).
+    """Check the md5 fragment in an official name against the file's md5 -> (status, message).
 
-    Status is ``"match"``, ``"mismatch"`` (the file is not the release its name claims: a warning,
-    since results from it would not be comparable to published ones), ``"unknown-name"`` (renamed or
-    unofficial file: nothing to check) or ``"directory"`` (archives are checked per file by nobody).
+    The NB201 authors name each release after "the last six digits" of its md5
+    (``NAS-Bench-201-v1_1-096897.pth``: the md5 ends with ``096897``), so that is the check. The
+    NATS-Bench code only says its names carry "[md5]" (five hex digits), without saying which five:
+    a NATS name matches if the md5 ends (the NB201 convention) or starts with them, and the
+    message says which. Status: ``"match"``, ``"mismatch"`` (not the release the name claims: a
+    warning, since its numbers may differ from published ones), ``"unknown-name"`` (renamed or
+    unofficial: nothing to check) or ``"directory"`` (an archive directory has no single md5).
     """
     stem = path.name.split(".")[0].removesuffix("-simple").removesuffix("-full")
     if stem not in KNOWN_SOURCES:
-        return "unknown-name", f"{path.name} is not an official file name; its hash cannot be checked"
-    prefix = KNOWN_SOURCES[stem][1]
+        return "unknown-name", f"{path.name} is not an official file name; its md5 cannot be checked"
+    flavour, fragment = KNOWN_SOURCES[stem]
     if path.is_dir():
-        return "directory", f"{path.name} is a directory; only single official files carry a checkable hash"
-    if sha256.startswith(prefix) or md5.startswith(prefix):
-        return "match", f"{path.name}: digest starts with {prefix}"
-    return "mismatch", (f"{path.name}: neither sha256 ({sha256[:12]}...) nor md5 ({md5[:12]}...) starts "
-                        f"with {prefix}; the file is not the official release its name claims "
-                        f"(corrupt or modified download?) and its numbers may differ from published ones")
+        return "directory", f"{path.name} is a directory; only single official files carry a checkable md5"
+    if md5.endswith(fragment):
+        return "match", f"{path.name}: md5 {md5} ends with {fragment}, as the authors' name says"
+    if flavour != "nb201" and md5.startswith(fragment):
+        return "match", (f"{path.name}: md5 {md5} starts with {fragment} (NATS-Bench does not say which "
+                         f"end of the md5 its names carry)")
+    where = "end with" if flavour == "nb201" else "start or end with"
+    return "mismatch", (f"{path.name}: md5 {md5} does not {where} {fragment}, so the file is not the "
+                        f"official release its name claims (corrupt or modified download?); numbers "
+                        f"imported from it may differ from published ones: download it again")
 
 
 def require_trust(trust: bool) -> None:
@@ -128,14 +120,23 @@ def require_trust(trust: bool) -> None:
         raise DataError(f"refusing to load: {TRUST_HINT}")
 
 
+def check_memory(need: float, what: str, hint: str) -> None:
+    """Refuse to start an import that cannot fit: one line instead of a MemoryError mid-way."""
+    import psutil
+
+    available = psutil.virtual_memory().available
+    if available < need:
+        raise DataError(f"{what} needs about {need / 2**30:.1f} GiB of free memory and only "
+                        f"{available / 2**30:.1f} GiB are available; {hint}")
+
+
 # ---- reading official files (trusted) -------------------------------------------------------------
 def load_nb201_object(path: Path, trust: bool) -> dict[str, Any]:
-    """Unpickle a NAS-Bench-201 ``.pth`` (needs ``trust``).
+    """Unpickle a NAS-Bench-201 ``.pth`` whole, the official API's way (``in_memory=True``).
 
     ``nas_201_api`` calls ``torch.load(path)``, which since torch 2.6 means ``weights_only=True`` and
-    fails on the file's numpy scalars. We load the trusted object ourselves with
-    ``weights_only=False`` for this one call and hand the dict to the official classes; no global
-    torch setting is touched.
+    fails on the file's numpy scalars. This loads the trusted object with ``weights_only=False`` for
+    this one call; no global torch setting is touched. It needs ~3.75x the file size in memory.
     """
     require_trust(trust)
     import torch
@@ -151,207 +152,51 @@ def _check_keys(obj: Any, path: Path) -> None:
                         f"meta_archs, arch2infos, evaluated_indexes)")
 
 
+def _official_classes(flavour: str) -> Any:
+    if flavour == "nb201":
+        from nas_201_api.api_utils import ArchResults
+    else:
+        from nats_bench.api_utils import ArchResults
+    return ArchResults
+
+
+def build_record(flavour: str, record: Any) -> dict[str, Any]:
+    """{hp: official ArchResults} of one ``arch2infos`` value, as the official API builds it."""
+    from nasarena.estimators.official_stream import record_state
+
+    arch_results = _official_classes(flavour)
+    if not isinstance(record, dict):
+        raise DataError(f"an arch2infos record is a {type(record).__name__}, not a dict of hp settings")
+    hps = _HP_OF if flavour == "nb201" else {}
+    return {hps.get(k, str(k)): arch_results.create_from_state_dict(record_state(v))
+            for k, v in record.items()}
+
+
 def iter_nb201(obj: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (index, {hp: ArchResults}) with ``nas_201_api``'s classes, as ``NASBench201API`` builds them."""
-    from nas_201_api.api_utils import ArchResults
-
     for idx in sorted(obj["arch2infos"]):
-        info = obj["arch2infos"][idx]
-        yield int(idx), {"12": ArchResults.create_from_state_dict(info["less"]),
-                         "200": ArchResults.create_from_state_dict(info["full"])}
+        yield int(idx), build_record("nb201", obj["arch2infos"][idx])
 
 
-def iter_nats(path: Path, trust: bool) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]:
-    """(meta_archs, iterator of (index, {hp: ArchResults})) for a NATS file or ``-simple``/``-full`` dir.
+def iter_nats_dir(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]:
+    """(meta_archs, iterator of (index, {hp: ArchResults})) of a NATS ``-simple``/``-full`` directory.
 
-    Uses ``nats_bench``'s own ``pickle_load`` and ``ArchResults``. A directory is streamed one
-    architecture at a time, so importing it needs the memory of one architecture, not of the benchmark.
+    Uses ``nats_bench``'s own ``pickle_load``, one architecture file at a time.
     """
-    require_trust(trust)
-    from nats_bench.api_utils import PICKLE_EXT, ArchResults, pickle_load
+    from nats_bench.api_utils import PICKLE_EXT, pickle_load
 
-    def build(raw: dict[str, Any]) -> dict[str, Any]:
-        return {str(hp): ArchResults.create_from_state_dict(state) for hp, state in raw.items()}
+    meta = pickle_load(str(path / f"meta.{PICKLE_EXT}"))
+    archs = list(meta["meta_archs"])
 
-    if path.is_dir():
-        meta = pickle_load(str(path / f"meta.{PICKLE_EXT}"))
-        archs = list(meta["meta_archs"])
-
-        def gen_dir() -> Iterator[tuple[int, dict[str, Any]]]:
-            for idx in range(len(archs)):
-                f = path / f"{idx:06d}.{PICKLE_EXT}"
-                f = f if f.is_file() else path / f"{idx}.{PICKLE_EXT}"
-                if not f.is_file():
-                    log.warning("%s: no file for architecture %d; skipped", path, idx)
-                    continue
-                yield idx, build(pickle_load(str(f)))
-        return archs, gen_dir()
-    obj = pickle_load(str(path))
-    _check_keys(obj, path)
-
-    def gen_file() -> Iterator[tuple[int, dict[str, Any]]]:
-        for idx in sorted(obj["arch2infos"]):
-            yield int(idx), build(obj["arch2infos"][idx])
-    return list(obj["meta_archs"]), gen_file()
-
-
-def _num(x: Any) -> float:
-    return math.nan if x is None else float(x)
-
-
-def extract_run(rc: Any) -> tuple[dict[str, float], str, np.ndarray]:
-    """(scalars, comma-joined eval names, curves [channel, epoch]) of one official ``ResultsCount``.
-
-    Final values and ``T-*`` times come from the official methods (``get_times``, ``get_latency``);
-    per-epoch values are read from the same dicts ``get_train``/``get_eval`` read.
-    """
-    n = int(rc.epochs)
-    curves = np.full((len(CHANNELS), n), np.nan)
-    curves[0] = [_num(rc.train_acc1es[i]) for i in range(n)]
-    curves[1] = [_num(rc.train_losses[i]) for i in range(n)]
-    if rc.train_times is not None:
-        curves[2] = list(accumulate(rc.train_times[i] for i in range(n)))
-    have_eval_times = isinstance(rc.eval_times, dict) and len(rc.eval_times) > 0
-    for k, name in enumerate(EVAL_SETS):
-        if name not in rc.eval_names:
-            continue
-        keys = [f"{name}@{i}" for i in range(n)]
-        curves[3 + 3 * k] = [_num(rc.eval_acc1es.get(key)) for key in keys]
-        curves[4 + 3 * k] = [_num(rc.eval_losses.get(key)) for key in keys]
-        if have_eval_times:
-            times = [rc.eval_times.get(key) for key in keys]
-            ok = next((i for i, t in enumerate(times) if t is None), n)
-            curves[5 + 3 * k, :ok] = list(accumulate(times[:ok]))
-            curves[3 + 3 * k: 5 + 3 * k, ok:] = np.nan  # the official get_eval raises there
-    times = rc.get_times()
-    s = {"params": _num(rc.params), "flops": _num(rc.flop), "latency": float(rc.get_latency()),
-         "t_train_epoch": _num(times.get("T-train@epoch")), "t_train_total": _num(times.get("T-train@total"))}
-    for ch, name in enumerate(CHANNELS):
-        s[name.replace("cumtime", "time")] = float(curves[ch, -1])
-    for name in EVAL_SETS:
-        p = _PREFIX[name]
-        s[f"{p}_t_epoch"] = _num(times.get(f"T-{name}@epoch"))
-        s[f"{p}_t_total"] = _num(times.get(f"T-{name}@total"))
-    return s, ",".join(rc.eval_names), curves
-
-
-# ---- writing the cache ----------------------------------------------------------------------------
-@dataclass
-class _Group:
-    epochs: int
-    raw: Any
-    cols: dict[str, list[Any]] = field(default_factory=dict)
-    rows: int = 0
-
-
-class CacheWriter:
-    """Writes a cache directory atomically (to a temporary sibling, renamed at :meth:`finish`)."""
-
-    def __init__(self, out: Path, flavour: str, archs: list[str]) -> None:
-        if flavour not in FLAVOURS:
-            raise ConfigError(f"unknown flavour {flavour!r}; valid flavours are {', '.join(FLAVOURS)}")
-        self.out, self.flavour, self.archs = Path(out), flavour, list(archs)
-        self.tmp = self.out.with_name(f".{self.out.name}.tmp-{os.getpid()}")
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        (self.tmp / "runs").mkdir(parents=True)
-        (self.tmp / "curves").mkdir()
-        self.groups: dict[tuple[str, str], _Group] = {}
-
-    def add_run(self, dataset: str, hp: str, arch_index: int, seed: int, seed_pos: int,
-                scalars: dict[str, float], eval_names: str, curves: np.ndarray) -> None:
-        """Append one (architecture, dataset, hp, seed) run; runs must come in (arch, seed) order."""
-        key = (dataset, str(hp))
-        g = self.groups.get(key)
-        if g is None:
-            raw = (self.tmp / "curves" / f"{group_name(*key)}.raw").open("wb")
-            g = self.groups[key] = _Group(epochs=curves.shape[1], raw=raw)
-        if curves.shape != (len(CHANNELS), g.epochs):
-            raise DataError(f"{dataset} hp={hp} arch {arch_index}: {curves.shape[1]} epochs, "
-                            f"expected {g.epochs} like the other runs of this setting")
-        g.raw.write(np.ascontiguousarray(curves, dtype="<f8").tobytes())
-        row = {"arch_index": arch_index, "seed": seed, "seed_pos": seed_pos, "eval_names": eval_names,
-               **{c: scalars[c] for c in SCALARS}}
-        for k, v in row.items():
-            g.cols.setdefault(k, []).append(v)
-        g.rows += 1
-
-    def add_group(self, dataset: str, hp: str, epochs: int, columns: dict[str, np.ndarray]) -> None:
-        """Add a whole group from arrays, with an all-zero sparse curve file (for synthetic size tests)."""
-        n = len(columns["arch_index"])
-        np.lib.format.open_memmap(self.tmp / "curves" / f"{group_name(dataset, hp)}.npy", mode="w+",
-                                  dtype="<f8", shape=(n, len(CHANNELS), epochs)).flush()
-        self._write_runs(dataset, hp, {k: np.asarray(v) for k, v in columns.items()})
-        self.groups[(dataset, hp)] = _Group(epochs=epochs, raw=None, rows=n)
-
-    def _write_runs(self, dataset: str, hp: str, cols: dict[str, Any]) -> None:
-        types = {"arch_index": pa.int32(), "seed": pa.int64(), "seed_pos": pa.int8()}
-        arrays = {k: pa.array(cols[k], type=types.get(k, pa.float64())) for k in (*types, *SCALARS)}
-        arrays["eval_names"] = pa.array(list(cols["eval_names"]), pa.string()).dictionary_encode()
-        pq.write_table(pa.table(arrays), self.tmp / "runs" / f"{group_name(dataset, hp)}.parquet",
-                       compression="zstd")
-
-    def finish(self, manifest: dict[str, Any]) -> Path:
-        """Write the remaining files and the manifest, then move the cache into place."""
-        for (dataset, hp), g in self.groups.items():
-            if g.raw is None:
+    def gen() -> Iterator[tuple[int, dict[str, Any]]]:
+        for idx in range(len(archs)):
+            f = path / f"{idx:06d}.{PICKLE_EXT}"
+            f = f if f.is_file() else path / f"{idx}.{PICKLE_EXT}"
+            if not f.is_file():
+                log.warning("%s: no file for architecture %d; skipped", path, idx)
                 continue
-            g.raw.close()
-            raw_path = self.tmp / "curves" / f"{group_name(dataset, hp)}.raw"
-            src = np.memmap(raw_path, dtype="<f8", mode="r", shape=(g.rows, len(CHANNELS), g.epochs))
-            dst = np.lib.format.open_memmap(raw_path.with_suffix(".npy"), mode="w+", dtype="<f8",
-                                            shape=src.shape)
-            for start in range(0, g.rows, 4096):
-                dst[start:start + 4096] = src[start:start + 4096]
-            dst.flush()
-            del src, dst
-            raw_path.unlink()
-            self._write_runs(dataset, hp, g.cols)
-        pq.write_table(pa.table({"index": pa.array(range(len(self.archs)), pa.int32()),
-                                 "arch_str": pa.array(self.archs, pa.string()),
-                                 "space_index": pa.array(self._space_indices(), pa.int64())}),
-                       self.tmp / "archs.parquet")
-        groups = [{"dataset": d, "hp": h, "rows": g.rows, "epochs": g.epochs}
-                  for (d, h), g in sorted(self.groups.items())]
-        full = {"format_version": FORMAT_VERSION, "flavour": self.flavour, "n_archs": len(self.archs),
-                "channels": list(CHANNELS), "eval_sets": list(EVAL_SETS), "groups": groups,
-                "versions": _versions(), **manifest}
-        (self.tmp / "manifest.json").write_text(json.dumps(full, indent=2, sort_keys=True))
-        old = self.out.with_name(f".{self.out.name}.old-{os.getpid()}")
-        if self.out.exists():
-            self.out.rename(old)
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp.rename(self.out)
-        shutil.rmtree(old, ignore_errors=True)
-        return self.out
-
-    def _space_indices(self) -> list[int]:
-        """nasarena's mixed-radix index of each official string (so oracles need not parse 15k strings)."""
-        from nasarena.spaces.nats_sss import NATSSizeSpace
-        from nasarena.spaces.nb201 import NB201Space
-
-        space = NATSSizeSpace() if self.flavour == "nats-sss" else NB201Space()
-        try:
-            return [space.index(space.from_string(a)) for a in self.archs]
-        except InvalidArchitectureError as exc:
-            raise DataError(f"the source's architecture list does not fit the {space.name} space: "
-                            f"{exc}") from None
-
-    def abort(self) -> None:
-        """Remove the temporary directory (after an error)."""
-        for g in self.groups.values():
-            if g.raw is not None and not g.raw.closed:
-                g.raw.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def _versions() -> dict[str, str]:
-    out = {}
-    for dist in ("nasarena", "nas-bench-201", "nats_bench", "torch", "numpy", "pyarrow"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = "not installed"
-    return out
+            yield idx, build_record("nats", pickle_load(str(f)))
+    return archs, gen()
 
 
 # ---- the import itself ----------------------------------------------------------------------------
@@ -366,53 +211,141 @@ class ImportReport:
     sha256: str
     hash_check: str
     hash_message: str
+    reader: str = "streaming"
 
 
-def _import(source: Path, out: Path | None, flavour: str, archs: list[str],
-            arch_results: Iterator[tuple[int, dict[str, Any]]], digests: tuple[str, str]) -> ImportReport:
+class _Sink:
+    """Writes each architecture's runs as they arrive, and counts them."""
+
+    def __init__(self, writer: CacheWriter, progress: Any) -> None:
+        self.writer, self.progress = writer, progress
+        self.n_runs = self.n_archs = 0
+        self.ignored: set[str] = set()
+
+    def add(self, idx: int, by_hp: dict[str, Any], done_bytes: int | None = None) -> None:
+        for hp, res in by_hp.items():
+            for dataset, seeds in res.dataset_seed.items():
+                for pos, seed in enumerate(seeds):
+                    scalars, names, curves = extract_run(res.all_results[(dataset, seed)])
+                    self.ignored.update(n for n in names.split(",") if n and n not in EVAL_SETS)
+                    self.writer.add_run(dataset, hp, idx, int(seed), pos, scalars, names, curves)
+                    self.n_runs += 1
+        self.n_archs += 1
+        self.progress.update(done_bytes, self.n_archs)
+
+
+class _Progress:
+    """Bytes read and architectures written, on stderr when it is a terminal (rich)."""
+
+    def __init__(self, enabled: bool | None, total: int, what: str) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+        show = sys.stderr.isatty() if enabled is None else enabled and sys.stderr.isatty()
+        self.bar = Progress(TextColumn(f"reading {what}"), BarColumn(), DownloadColumn(),
+                            TextColumn("{task.fields[archs]} architectures written"), TimeRemainingColumn(),
+                            console=Console(stderr=True), disable=not show, transient=False)
+        self.task = self.bar.add_task("import", total=total or None, archs=0)
+
+    def __enter__(self) -> _Progress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.bar.stop()
+
+    def update(self, done_bytes: int | None, archs: int) -> None:
+        if done_bytes is None:
+            self.bar.update(self.task, archs=archs)
+        else:
+            self.bar.update(self.task, completed=done_bytes, archs=archs)
+
+
+def _import(source: Path, out: Path | None, flavour: str, digests: tuple[str, str], reader: str,
+            total: int, feed: Callable[[_Sink], list[str]], progress: bool | None) -> ImportReport:
+    """Run ``feed`` (which pushes every architecture into the sink and returns meta_archs) into a cache."""
     status, message = check_source_name(source, *digests)
     (log.warning if status == "mismatch" else log.info)("%s", message)
     out = Path(out) if out is not None else default_cache_dir(flavour)
-    writer = CacheWriter(out, flavour, archs)
-    n_runs = 0
-    ignored: set[str] = set()
+    writer = CacheWriter(out, flavour)
     try:
-        for idx, by_hp in arch_results:
-            for hp, res in by_hp.items():
-                for dataset, seeds in res.dataset_seed.items():
-                    for pos, seed in enumerate(seeds):
-                        scalars, names, curves = extract_run(res.all_results[(dataset, seed)])
-                        ignored.update(n for n in names.split(",") if n and n not in EVAL_SETS)
-                        writer.add_run(dataset, hp, idx, int(seed), pos, scalars, names, curves)
-                        n_runs += 1
+        with _Progress(progress, total, source.name) as bar:
+            sink = _Sink(writer, bar)
+            writer.archs = list(feed(sink))
         writer.finish({"source_name": source.name, "source_path": str(source.resolve()),
                        "sha256": digests[0], "md5": digests[1], "hash_check": status,
-                       "hash_message": message, "n_runs": n_runs, "ignored_eval_sets": sorted(ignored)})
-        if ignored:
+                       "hash_message": message, "n_runs": sink.n_runs, "n_archs_with_runs": sink.n_archs,
+                       "reader": reader, "ignored_eval_sets": sorted(sink.ignored)})
+        if sink.ignored:
             log.warning("evaluation sets %s are not stored (only %s are); queries about them will "
-                        "differ from the official API", sorted(ignored), ", ".join(EVAL_SETS))
+                        "differ from the official API", sorted(sink.ignored), ", ".join(EVAL_SETS))
     except BaseException:
         writer.abort()
         raise
-    return ImportReport(out, flavour, len(archs), n_runs, digests[0], status, message)
+    return ImportReport(out, flavour, len(writer.archs), sink.n_runs, digests[0], status, message, reader)
 
 
-def import_nb201(path: str | Path, out: str | Path | None = None, *, trust: bool = False) -> ImportReport:
-    """Import ``NAS-Bench-201-v1_*.pth`` into a cache (default :func:`default_cache_dir`)."""
+def _streamed(opener: Callable[[Path], AbstractContextManager[Any]], path: Path,
+              flavour: str) -> Callable[[_Sink], list[str]]:
+    """A feed that streams one pickle file, record by record (see :mod:`.official_stream`)."""
+    from nasarena.estimators.official_stream import stream_records
+
+    def feed(sink: _Sink) -> list[str]:
+        with opener(path) as (fh, _size, done):
+            obj = stream_records(fh, lambda k, rec: sink.add(int(k), build_record(flavour, rec), done()),
+                                 path)
+        return list(obj["meta_archs"])
+    return feed
+
+
+def _total(opener: Callable[[Path], AbstractContextManager[Any]], path: Path) -> int:
+    with opener(path) as (_fh, size, _done):
+        return int(size)
+
+
+def import_nb201(path: str | Path, out: str | Path | None = None, *, trust: bool = False,
+                 in_memory: bool = False, progress: bool | None = None) -> ImportReport:
+    """Import ``NAS-Bench-201-v1_*.pth`` into a cache (default :func:`default_cache_dir`).
+
+    The file is streamed in bounded memory; ``in_memory=True`` unpickles it whole with
+    ``torch.load`` first, as the official API does (about 4x the file size in memory).
+    ``progress``: show bytes read and architectures written (default: when stderr is a terminal).
+    """
+    from nasarena.estimators.official_stream import open_torch_pickle
+
     source = Path(path)
     require_trust(trust)
     if not source.is_file():
         raise DataError(f"no such file {source}; give the path of NAS-Bench-201-v1_0-e61699.pth or "
                         f"NAS-Bench-201-v1_1-096897.pth")
+    size = _total(open_torch_pickle, source)
+    if in_memory:
+        check_memory(IN_MEMORY_FACTOR * size, f"importing {source.name} in memory",
+                     "drop --in-memory: the default streaming import needs about 1 GiB")
+    else:
+        check_memory(STREAM_MEMORY, f"importing {source.name}", "close other programs and retry")
     digests = file_digests(source)
-    obj = load_nb201_object(source, trust)
-    return _import(source, None if out is None else Path(out), "nb201", list(obj["meta_archs"]),
-                   iter_nb201(obj), digests)
+    if in_memory:
+        def feed(sink: _Sink) -> list[str]:
+            obj = load_nb201_object(source, trust)
+            for idx, by_hp in iter_nb201(obj):
+                sink.add(idx, by_hp)
+            return list(obj["meta_archs"])
+        return _import(source, None if out is None else Path(out), "nb201", digests, "in-memory", 0, feed,
+                       progress)
+    return _import(source, None if out is None else Path(out), "nb201", digests, "streaming", size,
+                   _streamed(open_torch_pickle, source, "nb201"), progress)
 
 
 def import_nats(path: str | Path, space: str, out: str | Path | None = None, *,
-                trust: bool = False) -> ImportReport:
-    """Import a NATS-Bench topology (``space="tss"``) or size (``"sss"``) file or archive directory."""
+                trust: bool = False, progress: bool | None = None) -> ImportReport:
+    """Import a NATS-Bench topology (``space="tss"``) or size (``"sss"``) file or archive directory.
+
+    A ``.pickle.pbz2`` file is streamed like an NB201 file; a ``-simple``/``-full`` directory is read
+    one architecture file at a time with ``nats_bench``'s ``pickle_load``.
+    """
+    from nasarena.estimators.official_stream import open_bz2_pickle
+
     if space not in ("tss", "sss"):
         raise ConfigError(f"space must be 'tss' (topology) or 'sss' (size), got {space!r}")
     source = Path(path)
@@ -420,11 +353,22 @@ def import_nats(path: str | Path, space: str, out: str | Path | None = None, *,
     if not source.exists():
         raise DataError(f"no such file or directory {source}; give a NATS-{space}-v1_0-*.pickle.pbz2 "
                         f"file or its -simple/-full directory")
+    check_memory(STREAM_MEMORY, f"importing {source.name}", "close other programs and retry")
     digests = file_digests(source)
-    archs, results = iter_nats(source, trust)
-    return _import(source, None if out is None else Path(out), f"nats-{space}", archs, results, digests)
+    flavour = f"nats-{space}"
+    if source.is_dir():
+        def feed(sink: _Sink) -> list[str]:
+            archs, results = iter_nats_dir(source)
+            for idx, by_hp in results:
+                sink.add(idx, by_hp)
+            return archs
+        return _import(source, None if out is None else Path(out), flavour, digests, "per-architecture files",
+                       0, feed, progress)
+    return _import(source, None if out is None else Path(out), flavour, digests, "streaming",
+                   source.stat().st_size, _streamed(open_bz2_pickle, source, "nats"), progress)
 
 
-__all__ = ["CHANNELS", "EVAL_SETS", "FLAVOURS", "KNOWN_SOURCES", "SCALARS", "CacheWriter", "ImportReport",
-           "check_source_name", "default_cache_dir", "extract_run", "file_digests", "group_name",
-           "import_nats", "import_nb201", "load_nb201_object", "require_trust"]
+__all__ = ["CHANNELS", "EVAL_SETS", "FLAVOURS", "FORMAT_VERSION", "KNOWN_SOURCES", "SCALARS", "CacheWriter",
+           "ImportReport", "build_record", "check_memory", "check_source_name", "default_cache_dir",
+           "extract_run", "file_digests", "group_name", "import_nats", "import_nb201", "load_nb201_object",
+           "require_trust"]

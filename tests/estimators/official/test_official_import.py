@@ -57,7 +57,8 @@ def test_manifest_records_provenance(nb201_file: Path, nb201_cache: Path) -> Non
     assert manifest["md5"] == hashlib.md5(data).hexdigest()
     assert manifest["source_name"] == "NAS-Bench-201-v1_1-096897.pth"
     # the test file is not the real release, so its name's hash prefix cannot match
-    assert manifest["hash_check"] == "mismatch" and "096897" in manifest["hash_message"]
+    assert manifest["hash_check"] == "mismatch" and "does not end with 096897" in manifest["hash_message"]
+    assert manifest["reader"] == "streaming"
     assert manifest["versions"]["nas-bench-201"] == "2.1" and manifest["flavour"] == "nb201"
     assert {(g["dataset"], g["hp"]) for g in manifest["groups"]} == {
         (d, h) for d in ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120") for h in ("12", "200")}
@@ -65,11 +66,17 @@ def test_manifest_records_provenance(nb201_file: Path, nb201_cache: Path) -> Non
 
 
 def test_hash_check_statuses(tmp_path: Path) -> None:
+    """The NB201 names carry the last six hex digits of the md5 (the authors' wording), nothing else."""
     real = Path("NAS-Bench-201-v1_0-e61699.pth")
-    assert check_source_name(real, "e61699" + "0" * 58, "f" * 32)[0] == "match"
+    status, message = check_source_name(real, "0" * 64, "0" * 26 + "e61699")
+    assert status == "match" and "ends with e61699" in message
+    assert check_source_name(real, "e61699" + "0" * 58, "e61699" + "0" * 26)[0] == "mismatch"  # prefix: no
+    status, message = check_source_name(real, "0" * 64, "0" * 32)
+    assert status == "mismatch" and "does not end with e61699" in message and "download it again" in message
     nats = Path("NATS-tss-v1_0-3ffb9.pickle.pbz2")
-    assert check_source_name(nats, "0" * 64, "3ffb9" + "0" * 27)[0] == "match"
-    assert check_source_name(real, "0" * 64, "0" * 32)[0] == "mismatch"
+    assert check_source_name(nats, "0" * 64, "0" * 27 + "3ffb9")[0] == "match"
+    status, message = check_source_name(nats, "0" * 64, "3ffb9" + "0" * 27)
+    assert status == "match" and "starts with" in message  # NATS does not say which end
     assert check_source_name(Path("my-copy.pth"), "0" * 64, "0" * 32)[0] == "unknown-name"
     d = tmp_path / "NATS-sss-v1_0-50262-simple"
     d.mkdir()
