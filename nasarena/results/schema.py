@@ -26,6 +26,11 @@ COST = "cost"
 PARAMS = "params"              # millions
 FLOPS = "flops"                # millions
 OK = "ok"
+# the evaluation's lineage (issue 9); files written before it lack these (see LEGACY_DEFAULTS)
+PROPOSAL_ID = "proposal_id"    # the strategy's proposal id (-1: unknown, an old file)
+PARENT_ID = "parent_id"        # the proposal it continues or inherits from (-1 if none)
+KIND = "kind"                  # "fresh" | "continue" | "warm-start" | "shared"
+CUM_COST = "cum_cost"          # cost of the architecture's lineage: continued parent's cum_cost + cost
 # the incumbent after this evaluation (best observed score so far, at the highest fidelity seen)
 INC_ARCH = "incumbent_arch"
 INC_SCORE = "incumbent_score"
@@ -35,8 +40,35 @@ INC_PARAMS = "incumbent_params"
 
 COLUMNS: tuple[str, ...] = (
     RUN_ID, STRATEGY, ORACLE, DATASET, SEED, N_WORKERS, EVAL_INDEX, TIME, WORKER, ARCH, FIDELITY,
-    SCORE, COST, PARAMS, FLOPS, OK, INC_ARCH, INC_SCORE, INC_FINAL, INC_REGRET, INC_PARAMS,
+    SCORE, COST, PARAMS, FLOPS, OK, PROPOSAL_ID, PARENT_ID, KIND, CUM_COST,
+    INC_ARCH, INC_SCORE, INC_FINAL, INC_REGRET, INC_PARAMS,
 )
+
+#: Columns added after the first stored studies, with the value an old file's rows get when read:
+#: every old row was a fresh evaluation whose proposal id was not recorded.
+LEGACY_DEFAULTS: dict[str, object] = {PROPOSAL_ID: -1, PARENT_ID: -1, KIND: "fresh", CUM_COST: COST}
+
+
+def upgrade(table):  # noqa: ANN001, ANN201 - pyarrow is imported lazily (the CLI imports this module)
+    """An Arrow trajectory table with the columns of :data:`LEGACY_DEFAULTS` added where missing.
+
+    A default naming another column (``cum_cost`` -> ``cost``) copies that column. Other missing
+    columns are left for the caller to report.
+    """
+    import pyarrow as pa
+
+    n = table.num_rows
+    for name, default in LEGACY_DEFAULTS.items():
+        if name in table.column_names:
+            continue
+        if isinstance(default, str) and default in table.column_names:
+            column = table.column(default)
+        elif isinstance(default, str):
+            column = pa.array([default] * n, type=pa.string())
+        else:
+            column = pa.array([default] * n, type=pa.int64())
+        table = table.append_column(name, column)
+    return table
 
 # The verdict's default pair (Real et al. 2019): kept here, not in stats.py, so the CLI can show the
 # defaults without importing scipy.

@@ -218,6 +218,7 @@ def _read_table(path: Path) -> tuple[pa.Table, dict[str, Any]]:
         meta = json.loads((table.schema.metadata or {})[S.RUN_META_KEY.encode()])
     except (OSError, pa.ArrowException, KeyError, ValueError) as exc:
         raise _corrupt(path, exc) from None
+    table = S.upgrade(table)  # files written before the lineage columns existed
     names = set(table.column_names)
     missing = [c for c in S.COLUMNS if c not in names]
     if missing:
@@ -252,10 +253,11 @@ def _run_row(meta: dict[str, Any]) -> dict[str, Any]:
 
 #: Trajectory dtypes (the runner's; an empty failed run's all-null columns must not widen them).
 _TRAJ_DTYPES = {
-    **{c: "str" for c in (S.RUN_ID, S.STRATEGY, S.ORACLE, S.DATASET, S.ARCH, S.FIDELITY, S.INC_ARCH)},
-    **{c: "int64" for c in (S.SEED, S.N_WORKERS, S.EVAL_INDEX, S.WORKER)},
-    **{c: "float64" for c in (S.TIME, S.SCORE, S.COST, S.PARAMS, S.FLOPS, S.INC_SCORE, S.INC_FINAL,
-                              S.INC_REGRET, S.INC_PARAMS)},
+    **{c: "str" for c in (S.RUN_ID, S.STRATEGY, S.ORACLE, S.DATASET, S.ARCH, S.FIDELITY, S.KIND,
+                          S.INC_ARCH)},
+    **{c: "int64" for c in (S.SEED, S.N_WORKERS, S.EVAL_INDEX, S.WORKER, S.PROPOSAL_ID, S.PARENT_ID)},
+    **{c: "float64" for c in (S.TIME, S.SCORE, S.COST, S.PARAMS, S.FLOPS, S.CUM_COST, S.INC_SCORE,
+                              S.INC_FINAL, S.INC_REGRET, S.INC_PARAMS)},
     S.OK: "bool",
 }
 
