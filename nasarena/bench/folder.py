@@ -60,10 +60,12 @@ def study_lock(out_dir: Path) -> Iterator[None]:
             pass
         raise ConfigError(f"another nasarena process is running a study in {out_dir}{owner}; wait for it "
                           f"to finish (then rerun to resume), or use another --out") from None
+    owner = out_dir / OWNER_FILE
     try:
-        (out_dir / OWNER_FILE).write_text(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        owner.write_text(f"pid {os.getpid()} on {socket.gethostname()}\n")
         yield
     finally:
+        owner.unlink(missing_ok=True)
         lock.release()
 
 

@@ -120,7 +120,7 @@ def check_names(config: StudyConfig) -> list[str]:
                               f"see `nasarena list oracles`") from None
         asked = json.loads(okw).get("dataset")
         if asked is not None and str(asked) != str(oracle.dataset):
-            log.warning("dataset %r is an alias: %s runs on %r (recorded under that name)", asked,
+            log.warning("dataset %r is an alias: %s runs on %r (and records that name)", asked,
                         config.oracle, oracle.dataset)
     modules = []
     for name in config.strategies:

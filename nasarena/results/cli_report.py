@@ -71,9 +71,9 @@ def run_report(args: argparse.Namespace) -> int:
         raise ConfigError(f"--margin must be positive, got {args.margin}")
     if args.bootstrap < 100:
         raise ConfigError(f"--bootstrap must be at least 100 for a 95% band, got {args.bootstrap}")
-    ensure_writable_dir(args.out if args.out is not None else args.study_dir / "report", "report --out")
     study = load_study(args.study_dir)
     _check_usable(study, args)
+    ensure_writable_dir(args.out if args.out is not None else args.study_dir / "report", "report --out")
     paths = write_report(args.study_dir, args.out, study, rl=args.rl or DEFAULT_RL,
                          evolution=args.evolution or DEFAULT_EVOLUTION,
                          reference=args.reference or DEFAULT_EVOLUTION, margin=args.margin, alpha=args.alpha,

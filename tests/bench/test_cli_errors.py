@@ -157,3 +157,26 @@ def test_quiet_by_default_and_one_info_line_per_run_with_verbose(tmp_path, capsy
     assert cli.main(["-v", *argv, "--out", str(tmp_path / "b")]) == 0
     err = capsys.readouterr().err
     assert sum(": ok, 2 evaluations" in ln for ln in err.splitlines()) == 3
+
+
+def test_report_lists_unreadable_run_files_and_reports_the_rest(small_study, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(small_study, copy)
+    victim = sorted((copy / "runs").glob("*.parquet"))[0]
+    victim.write_bytes(b"")
+    assert cli.main(["report", str(copy), "--bootstrap", "100"]) == 0
+    out = capsys.readouterr().out
+    assert f"left out (unreadable): {victim.name}" in out and "report.html" in out
+
+
+def test_a_second_run_on_a_locked_folder_is_one_line(tmp_path, capsys):
+    from nasarena.bench.folder import study_lock
+
+    out = tmp_path / "s"
+    out.mkdir()
+    with study_lock(out):  # a flock on a second descriptor conflicts even within one process
+        line = one_line_error(capsys, run_argv(out))
+    assert "another nasarena process" in line
+    assert cli.main(run_argv(out)) == 0

@@ -134,3 +134,11 @@ def test_a_second_study_on_one_folder_is_refused_until_the_holder_dies_even_by_s
         holder.wait()
         holder.stdout.close()
     assert run_study(cfg, out, jobs=1, progress=False).completed == 1  # the kernel dropped the lock
+
+
+def test_a_dataset_alias_runs_with_a_notice(tmp_path, caplog):
+    cfg = StudyConfig(strategies=(f"{FAKES}:Sampler",), oracle="nb201-lite",
+                      oracle_kwargs={"dataset": "cifar10"}, seeds=(0,), budget=Budget(max_evals=2))
+    run_study(cfg, tmp_path, jobs=1, progress=False)
+    assert "'cifar10' is an alias" in caplog.text and "'cifar10-valid'" in caplog.text
+    assert load_study(tmp_path).runs["dataset"].tolist() == ["cifar10-valid"]
