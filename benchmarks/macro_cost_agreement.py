@@ -2,7 +2,7 @@
 
 For ``--n-archs`` sampled architectures of each default (6-layer) macro space, at two (resolution,
 width multiplier, depth limit) settings, builds the model and compares its parameter count and its
-measured MACs (:func:`nasarena.spaces.macro.network.measured_macs`) with
+measured MACs (:func:`nasarena.spaces.measure.measured_macs`) with
 :func:`nasarena.spaces.macro.cost.params_and_flops`. (The strategy conformance suite on the default
 spaces: ``NASARENA_MACRO_LAYERS=6 pytest tests/spaces/test_macro_strategies.py``.)
 
@@ -19,8 +19,8 @@ import torch
 
 from nasarena.registry import make_space
 from nasarena.spaces.macro.cost import params_and_flops
-from nasarena.spaces.macro.network import build_network, measured_macs
-from nasarena.spaces.nb201_torch import count_parameters
+from nasarena.spaces.macro.network import build_network
+from nasarena.spaces.measure import count_parameters, measured_macs
 
 SETTINGS = ((32, 1.0, None), (16, 0.5, 2))
 

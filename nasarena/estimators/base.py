@@ -26,24 +26,59 @@ from nasarena.errors import ConfigError, UnsupportedError
 from nasarena.spaces.base import Arch, SearchSpace
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, init=False)
 class Fidelity:
     """How cheaply to estimate performance (the survey's lower-fidelity knobs).
 
     ``None`` in a field means "the oracle's full value". Tabular oracles typically vary only
     ``epochs``; live training can vary all of them. Fidelities are ordered field by field, and
     oracles list theirs from cheapest to most expensive.
+
+    ``epochs``, ``data_fraction`` and ``resolution`` mean the same for every space. ``size`` holds the
+    *space's own* size knobs as sorted ``(name, value)`` pairs (NB201: ``channels``, ``cells``; macro
+    spaces: ``width_mult``, ``depth_limit``; see :mod:`nasarena.spaces.trainable`): they are passed as
+    keywords, ``Fidelity(epochs=3, channels=8)``, and the oracle that trains the space checks the names.
+    ``fid.channels`` / ``fid.cells`` still read those two knobs (None when absent), and keys list them
+    first, in that order, so every key stored before the knobs left the core is unchanged
+    (``"epochs=1,data_fraction=0.5,channels=8,cells=1"``).
     """
 
     epochs: int | None = None
     data_fraction: float | None = None
-    channels: int | None = None
-    cells: int | None = None
+    size: tuple[tuple[str, int | float], ...] = ()
     resolution: int | None = None
+    #: Size knobs that were fields before spaces declared their own (issue 11).
+    LEGACY_SIZE: ClassVar[tuple[str, ...]] = ("channels", "cells")
+
+    def __init__(self, epochs: int | None = None, data_fraction: float | None = None,
+                 resolution: int | None = None, *, size: Any = (), **knobs: int | float | None) -> None:
+        items = dict(size.items() if hasattr(size, "items") else size)
+        items.update(knobs)
+        ordered = sorted((k, v) for k, v in items.items() if v is not None)
+        legacy = self.LEGACY_SIZE
+        ordered.sort(key=lambda kv: legacy.index(kv[0]) if kv[0] in legacy else len(legacy))
+        d = self.__dict__
+        d["epochs"], d["data_fraction"], d["size"], d["resolution"] = epochs, data_fraction, tuple(ordered), \
+            resolution
+
+    def __getattr__(self, name: str) -> Any:
+        """``fid.channels`` / ``fid.cells``: the NB201 knobs, which were fields before issue 11."""
+        if name in Fidelity.LEGACY_SIZE:
+            return dict(self.__dict__.get("size", ())).get(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def knob(self, name: str, default: Any = None) -> Any:
+        """The value of size knob ``name`` (``default`` when the fidelity leaves it at full)."""
+        return dict(self.size).get(name, default)
 
     def as_dict(self) -> dict[str, Any]:
-        """The non-default fields (for tables and cache keys)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        """The non-default fields, size knobs inline (for tables and cache keys)."""
+        out = {k: v for k, v in (("epochs", self.epochs), ("data_fraction", self.data_fraction))
+               if v is not None}
+        out.update(self.size)
+        if self.resolution is not None:
+            out["resolution"] = self.resolution
+        return out
 
     def key(self) -> str:
         """A short stable string, e.g. ``"epochs=12"`` or ``"full"``."""
@@ -52,16 +87,22 @@ class Fidelity:
 
     @classmethod
     def parse(cls, text: str) -> Fidelity:
-        """Inverse of :meth:`key`."""
+        """Inverse of :meth:`key`; a name other than the generic fields is a size knob (int or float)."""
         if text in ("", "full"):
             return cls()
         kw: dict[str, Any] = {}
-        names = {f.name for f in fields(cls)}
+        generic = {f.name for f in fields(cls)} - {"size"}
         for part in text.split(","):
-            k, _, v = part.partition("=")
-            if k not in names:
-                raise ConfigError(f"unknown fidelity field {k!r}; valid fields are {sorted(names)}")
-            kw[k] = float(v) if k == "data_fraction" else int(v)
+            k, sep, v = part.partition("=")
+            if not sep or not k.isidentifier() or k == "size":
+                raise ConfigError(f"cannot read fidelity part {part!r} of {text!r}; write name=value pairs "
+                                  f"joined by ',', e.g. 'epochs=3,channels=8' (generic fields: epochs, "
+                                  f"data_fraction, resolution; other names are the space's size knobs)")
+            try:
+                kw[k] = (float(v) if k == "data_fraction" else int(v)) if k in generic \
+                    else int(v) if v.lstrip("+-").isdigit() else float(v)
+            except ValueError:
+                raise ConfigError(f"fidelity field {k} in {text!r} must be a number, got {v!r}") from None
         return cls(**kw)
 
 

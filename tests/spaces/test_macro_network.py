@@ -11,8 +11,8 @@ import torch
 from nasarena.errors import ConfigError
 from nasarena.registry import make_space
 from nasarena.spaces.macro.cost import params_and_flops, plan
-from nasarena.spaces.macro.network import build_network, measured_macs
-from nasarena.spaces.nb201_torch import count_parameters
+from nasarena.spaces.macro.network import build_network
+from nasarena.spaces.measure import count_parameters, measured_macs
 
 NAMES = ("chain", "residual", "dense")
 

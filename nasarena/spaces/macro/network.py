@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from nasarena.spaces.macro.cost import KERNEL, Plan, PlannedLayer, plan
 from nasarena.spaces.macro.space import MacroSpace
@@ -95,30 +94,4 @@ def build_network(space: MacroSpace, arch: tuple[int, ...], num_classes: int = 1
     return model
 
 
-def measured_macs(model: nn.Module, resolution: int) -> int:
-    """MACs of one forward pass of one image, measured on the model (not from the plan).
-
-    Convolutions and the classifier come from torch's ``FlopCounterMode`` (2 FLOPs per MAC); pooling
-    windows (``k*k`` reads per output value) from forward hooks, since torch does not count them.
-    This is what the analytic count in :mod:`.cost` is tested against.
-    """
-    pool = [0]
-
-    def hook(module: nn.Module, _inputs: object, out: torch.Tensor) -> None:
-        k = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
-        pool[0] += out.numel() * k * k
-
-    handles = [m.register_forward_hook(hook) for m in model.modules()
-               if isinstance(m, nn.MaxPool2d | nn.AvgPool2d)]
-    was_training = model.training
-    try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model.eval()(torch.zeros(1, 3, resolution, resolution))
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
-    return counter.get_total_flops() // 2 + pool[0]
-
-
-__all__ = ["MacroLayer", "MacroNetwork", "build_network", "make_match", "make_op", "measured_macs"]
+__all__ = ["MacroLayer", "MacroNetwork", "build_network", "make_match", "make_op"]

@@ -28,13 +28,15 @@ round-trips to the normalised tuple. Extra inputs are a multiset: ``x + x`` is n
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from nasarena.errors import ConfigError, InvalidArchitectureError
 from nasarena.spaces.base import Arch, Decision, SearchSpace
+from nasarena.spaces.trainable import SizeKnob, config_variant
 
 OPS: tuple[str, ...] = ("conv3x3", "conv5x5", "sep3x3", "sep5x5", "dil3x3", "maxpool3x3", "avgpool3x3",
                         "identity")
@@ -76,6 +78,9 @@ class MacroSpace(SearchSpace):
     conditional = True
     connection: str = "none"
     connection_prefix: str = ""
+    #: Live-training size knobs (:mod:`nasarena.spaces.trainable`).
+    size_knobs = (SizeKnob("width_mult", float, 1.0, 1e-3, "multiplier of every width, stem included"),
+                  SizeKnob("depth_limit", int, None, 0, "keep only the first N built layers"))
 
     def __init__(self, max_layers: int = 6, widths: Sequence[int] = (16, 32, 64), max_reductions: int = 2,
                  stem_width: int = 16) -> None:
@@ -277,6 +282,32 @@ class MacroSpace(SearchSpace):
                 seen.add(key)
                 out.append(cand)
         return out
+
+    # ---- live training (nasarena.spaces.trainable) -------------------------------------------
+    def build_model(self, arch: Arch, num_classes: int, resolution: int, size: Mapping[str, Any],
+                    generator: Any = None) -> Any:
+        """The PyTorch network (:mod:`nasarena.spaces.macro.network`) at ``size``."""
+        from nasarena.spaces.macro.network import build_network
+
+        return build_network(self, arch, num_classes, resolution, size["width_mult"], size["depth_limit"],
+                             generator=generator)
+
+    def model_cost(self, arch: Arch, num_classes: int, resolution: int,
+                   size: Mapping[str, Any]) -> tuple[float, float]:
+        """(params in millions, MFLOPs) from :mod:`nasarena.spaces.macro.cost`."""
+        from nasarena.spaces.macro.cost import params_and_flops
+
+        return params_and_flops(self, arch, num_classes, resolution, size["width_mult"], size["depth_limit"])
+
+    def check_resolution(self, resolution: int) -> int:
+        """A positive multiple of ``2 ** max_reductions``."""
+        from nasarena.spaces.macro.cost import check_resolution
+
+        return check_resolution(self, resolution)
+
+    def live_variant(self) -> str:
+        """"" for the default configuration, else a hash of :meth:`config` (widths and stem matter)."""
+        return config_variant(self.name, self.config(), type(self)().config())
 
     def config(self) -> dict[str, object]:
         """The constructor arguments (part of a live cache key: another config is another network)."""
