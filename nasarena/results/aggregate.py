@@ -9,7 +9,9 @@ Conventions (the report repeats them, because they change the numbers):
 
 * **Step semantics.** A run's incumbent at abscissa ``x`` (simulated seconds, or number of finished
   evaluations) is the one recorded in its last row with ``x_row <= x`` (ties: the row finished last,
-  i.e. the highest ``eval_index``). After its last row a run keeps its incumbent until the budget ends.
+  i.e. the highest ``eval_index``). After its last row a run keeps its incumbent until its budget
+  ends on that axis; past that end (its last evaluation, on an axis it has no budget on) it is
+  undefined, so a run of a time budget that stopped after 140 evaluations has no value at 150.
 * **Before the first incumbent** (no finished successful evaluation yet) the value is undefined
   (NaN). A curve point of a group is reported only when at least ``min_coverage`` of the group's runs
   have an incumbent there (default: all of them), because a mean over the runs that happen to be
@@ -185,21 +187,25 @@ def bootstrap_mean_band(values: np.ndarray, n_boot: int, rng: np.random.Generato
     Runs are resampled with replacement (a count matrix of resamples x runs), so one matrix product
     gives all ``n_boot`` resampled means of every column; a NaN cell simply does not count in its
     column. Why not ``scipy.stats.bootstrap``: it would loop over grid points and cannot share
-    resamples across them, which a curve band needs to stay smooth.
+    resamples across them, which a curve band needs to stay smooth. Columns with fewer than two
+    defined values get no band (NaN): a "95% interval" of one run would be that run's value.
     """
     n = values.shape[0]
     if n == 0 or values.shape[1] == 0:
         nan = np.full(values.shape[1], np.nan)
         return nan, nan.copy()
+    defined = np.isfinite(values)
     picks = rng.integers(0, n, size=(n_boot, n)) + (np.arange(n_boot) * n)[:, None]
     weights = np.bincount(picks.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(float)
-    defined = np.isfinite(values)
     sums = weights @ np.where(defined, values, 0.0)
     counts = weights @ defined.astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.where(counts > 0, sums / counts, np.nan)
     tail = 100 * (1 - confidence) / 2
     lo, hi = _percentiles(means, [tail, 100 - tail])
+    # A band from fewer than two runs would only repeat the one value: no band there.
+    few = defined.sum(axis=0) < 2
+    lo[few], hi[few] = np.nan, np.nan
     return lo, hi
 
 
@@ -223,6 +229,12 @@ def _summarise(values: np.ndarray, n_boot: int, rng: np.random.Generator, confid
     return stats
 
 
+def _end_range(ends: np.ndarray) -> dict[str, float]:
+    fin = ends[np.isfinite(ends)]
+    return {"run_end_min": float(fin.min()) if fin.size else np.nan,
+            "run_end_max": float(fin.max()) if fin.size else np.nan}
+
+
 def anytime_curves(trajectories: pd.DataFrame, runs: pd.DataFrame, rng: np.random.Generator, *,
                    axes: Sequence[str] = AXES, n_points: int = 100, n_boot: int = 1000,
                    confidence: float = 0.95, min_coverage: float = 1.0,
@@ -231,7 +243,10 @@ def anytime_curves(trajectories: pd.DataFrame, runs: pd.DataFrame, rng: np.rando
 
     One row per (setting, strategy, axis, metric, x) with ``mean``, ``ci_low``/``ci_high`` (percentile
     bootstrap of the mean over runs, ``confidence`` level, ``n_boot`` resamples drawn from ``rng``),
-    ``median``, ``q25``/``q75``, ``n_defined`` and ``n_runs``. Completed runs only. Every strategy of a
+    ``median``, ``q25``/``q75``, ``n_defined``, ``n_runs`` and the range of the runs' ends on that
+    axis (``run_end_min``, ``run_end_max``). Completed runs only. A run counts up to the end of its
+    own budget on the axis (its last evaluation when it has no budget there), so with the default
+    ``min_coverage`` a curve stops where the first of its runs stops. Every strategy of a
     setting shares that setting's grid, so curves are directly comparable. See the module docstring
     for step semantics and the handling of points before the first incumbent.
     """
@@ -253,6 +268,12 @@ def anytime_curves(trajectories: pd.DataFrame, runs: pd.DataFrame, rng: np.rando
             grid = make_grid(straj, budget, ids, axis, n_points)
             # One lookup for every run of the setting; rows are then split by strategy.
             every = step_values(straj, ids, grid, axis, metrics)
+            # A run counts only up to the end of its own budget on this axis: a run of a time
+            # budget that stopped after 140 evaluations has no value at 150 evaluations.
+            ends = budget.loc[ids, f"budget_{axis}"].to_numpy(float)
+            beyond = grid[None, :] > ends[:, None] * (1 + 1e-12)
+            for metric in metrics:
+                every[metric][beyond] = np.nan
             for strategy in pd.unique(strategies):
                 rows = np.flatnonzero(strategies == strategy)
                 gids = [ids[i] for i in rows]
@@ -260,9 +281,10 @@ def anytime_curves(trajectories: pd.DataFrame, runs: pd.DataFrame, rng: np.rando
                     stats = _summarise(every[metric][rows], n_boot, rng, confidence, min_coverage)
                     ident = dict(zip(GROUP_KEYS, (*setting, strategy), strict=True))
                     frames.append(pd.DataFrame({**ident, "axis": axis, "metric": metric, "x": grid,
-                                                **stats, "n_runs": len(gids)}))
+                                                **stats, "n_runs": len(gids),
+                                                **_end_range(ends[rows])}))
     cols = [*GROUP_KEYS, "axis", "metric", "x", "mean", "ci_low", "ci_high", "median", "q25", "q75",
-            "n_defined", "n_runs"]
+            "n_defined", "n_runs", "run_end_min", "run_end_max"]
     if not frames:
         return pd.DataFrame(columns=cols)
     return pd.concat(frames, ignore_index=True)[cols]

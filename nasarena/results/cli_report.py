@@ -40,6 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--bootstrap", type=int, default=1000,
                    help="bootstrap resamples for the curve bands (default: 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: 0)")
+    p.add_argument("--hv-reference", default=None, metavar="SCORE,COST",
+                   help="hypervolume reference point of multi-objective studies, e.g. 85,1.6 "
+                        "(default: the study's nadir; fix it to compare studies)")
     p.set_defaults(func=run_report)
 
 
@@ -59,6 +62,19 @@ def _check_usable(study: Study, args: argparse.Namespace) -> None:
                         f"s) is probably shorter than one evaluation: rerun with a larger --budget-time")
 
 
+def hv_reference(text: str | None) -> tuple[float, float] | None:
+    """``"85,1.6"`` -> (85.0, 1.6); None stays None."""
+    if text is None:
+        return None
+    parts = text.split(",")
+    try:
+        score, cost = (float(v) for v in parts)
+    except ValueError:
+        raise ConfigError(f"--hv-reference takes SCORE,COST (two numbers, e.g. 85,1.6), "
+                          f"got {text!r}") from None
+    return score, cost
+
+
 def run_report(args: argparse.Namespace) -> int:
     """Write the report for ``args.study_dir`` and print where it is."""
     from nasarena.results.report import write_report
@@ -71,13 +87,14 @@ def run_report(args: argparse.Namespace) -> int:
         raise ConfigError(f"--margin must be positive, got {args.margin}")
     if args.bootstrap < 100:
         raise ConfigError(f"--bootstrap must be at least 100 for a 95% band, got {args.bootstrap}")
+    hv_ref = hv_reference(args.hv_reference)
     study = load_study(args.study_dir)
     _check_usable(study, args)
     ensure_writable_dir(args.out if args.out is not None else args.study_dir / "report", "report --out")
     paths = write_report(args.study_dir, args.out, study, rl=args.rl or DEFAULT_RL,
                          evolution=args.evolution or DEFAULT_EVOLUTION,
                          reference=args.reference or DEFAULT_EVOLUTION, margin=args.margin, alpha=args.alpha,
-                         n_boot=args.bootstrap, seed=args.seed, anytime=args.anytime)
+                         n_boot=args.bootstrap, seed=args.seed, anytime=args.anytime, hv_reference=hv_ref)
     for path, reason in study.unreadable:
         print(f"left out (unreadable): {path.name}: {reason}")
     print(f"report: {paths['report.html']}")

@@ -36,7 +36,7 @@ from nasarena.errors import ConfigError
 from nasarena.objectives import pareto_mask, parse_objectives
 from nasarena.results import schema as S
 from nasarena.results.aggregate import bootstrap_mean_band
-from nasarena.results.plots import save_figure, strategy_palette
+from nasarena.results.plots import log_ticks, save_figure, strategy_palette
 
 #: objective name -> trajectory column
 COLUMNS: dict[str, str] = {"score": S.SCORE, "params": S.PARAMS, "flops": S.FLOPS}
@@ -182,9 +182,10 @@ def summarise_hypervolume(curves: pd.DataFrame, axis: str, rng: np.random.Genera
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
-def plot_pareto(points: pd.DataFrame, fronts: pd.DataFrame, value: str, cost: str) -> Figure:
+def plot_pareto(points: pd.DataFrame, fronts: pd.DataFrame, value: str, cost: str,
+                palette: dict[str, tuple[float, float, float]] | None = None) -> Figure:
     """All evaluated architectures (faint) and each strategy's front pooled over its runs (steps)."""
-    palette = strategy_palette(points[S.STRATEGY].unique())
+    palette = palette or strategy_palette(points[S.STRATEGY].unique())
     fig = Figure(figsize=(7.0, 4.8), layout="constrained")
     ax = fig.add_subplot()
     with sns.axes_style("whitegrid"):
@@ -208,31 +209,49 @@ def plot_pareto(points: pd.DataFrame, fronts: pd.DataFrame, value: str, cost: st
     return fig
 
 
-def plot_hypervolume(summary: pd.DataFrame, axis: str) -> Figure:
-    """Mean normalised hypervolume against time (log axis) or evaluations, with 95% bands."""
-    palette = strategy_palette(summary[S.STRATEGY].unique())
-    fig = Figure(figsize=(7.0, 4.2), layout="constrained")
+def plot_hypervolume(summary: pd.DataFrame, axis: str, reference: Sequence[float] | None = None,
+                     cost: str = "params", palette: dict[str, tuple[float, float, float]] | None = None,
+                     ) -> Figure:
+    """Mean normalised hypervolume against time (log axis) or evaluations, with 95% bands.
+
+    The legend names each strategy with its number of runs; no band is drawn for a single run. The
+    reference point, when given, is printed in the axes so the figure stands on its own.
+    """
+    palette = palette or strategy_palette(summary[S.STRATEGY].unique())
+    fig = Figure(figsize=(9.5, 4.2), layout="constrained")
     ax = fig.add_subplot()
     for strategy, grp in summary.groupby(S.STRATEGY, sort=True):
-        ax.plot(grp[axis], grp["mean"], color=palette[strategy], label=strategy)
-        ax.fill_between(grp[axis], grp["ci_low"], grp["ci_high"], color=palette[strategy], alpha=0.2, lw=0)
+        n = int(grp["n_runs"].iloc[0]) if "n_runs" in grp else 0
+        label = f"{strategy} (mean of {n} run{'s' if n != 1 else ', no band'})"
+        ax.plot(grp[axis], grp["mean"], color=palette[strategy], label=label)
+        if np.isfinite(grp["ci_low"].to_numpy(float)).any():
+            ax.fill_between(grp[axis], grp["ci_low"], grp["ci_high"], color=palette[strategy], alpha=0.2,
+                            lw=0)
     if axis == "time":
         ax.set_xscale("log")
+        log_ticks(ax.xaxis, float(summary[axis].min()), float(summary[axis].max()))
     ax.set_xlabel("simulated time (s, log scale)" if axis == "time" else "finished evaluations")
-    ax.set_ylabel("hypervolume (normalised, higher is better)")
-    ax.legend(fontsize=7)
+    ax.set_ylabel("hypervolume (normalised, higher is better)\n[mean over runs, 95% bootstrap CI]")
+    if reference is not None:
+        ax.text(0.99, 0.02, f"reference point: score {-reference[0]:.4g}, {cost} {reference[1]:.4g}",
+                transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="0.3")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     return fig
 
 
 def write_pareto(study: Any, out_dir: Path, objectives: str | Sequence[str] = ("score", "params"), *,
                  with_final: bool | None = None, n_points: int = 60, n_boot: int = 1000,
-                 seed: int = 0) -> tuple[dict[str, Path], str]:
+                 seed: int = 0, highlight: Sequence[str] = (),
+                 reference: tuple[float, float] | None = None) -> tuple[dict[str, Path], str]:
     """Fronts, hypervolume over time and the Pareto plots of a loaded study; returns (paths, markdown).
 
     ``study`` has ``trajectories`` and ``runs`` (see :func:`nasarena.results.store.load_study`).
     ``with_final`` also re-scores the evaluated architectures with the oracle's final metric; by
     default only when every run's oracle knows its whole space (finite ``best_final``, i.e. a table),
     because for live training that would mean training every evaluated architecture again.
+    ``reference`` = (score, cost) fixes the hypervolume reference point (same for every strategy
+    and time; give the same one to compare studies); by default it is the study's nadir (module
+    docstring). ``highlight`` is the report's RL-vs-evolution pair, for the shared colours.
     """
     if with_final is None:
         with_final = bool(np.isfinite(pd.to_numeric(study.runs["best_final"], errors="coerce")).all())
@@ -245,7 +264,15 @@ def write_pareto(study: Any, out_dir: Path, objectives: str | Sequence[str] = ("
         raise ConfigError(f"no successful evaluation with a finite {cost} in this study")
     paths: dict[str, Path] = {}
     fronts = pareto_fronts(points, "score")
-    ref, _ = reference_point(points, "score", fronts)
+    ref, ideal = reference_point(points, "score", fronts)
+    given = reference is not None
+    if reference is not None:
+        ref = np.array([-float(reference[0]), float(reference[1])])
+        if not (ref > ideal).all():
+            raise ConfigError(f"the hypervolume reference point (score {reference[0]:g}, {cost} "
+                              f"{reference[1]:g}) must be worse than the best values of the study "
+                              f"(score {-ideal[0]:.4g}, {cost} {ideal[1]:.4g}) in both objectives")
+    palette = strategy_palette(study.runs[S.STRATEGY].unique(), highlight)
     t_max = float(points["time"].max())
     t_min = max(float(points["time"].min()), t_max * 1e-4, 1e-9)
     grid = np.geomspace(t_min, t_max, n_points)
@@ -258,8 +285,8 @@ def write_pareto(study: Any, out_dir: Path, objectives: str | Sequence[str] = ("
     for name, df in (("pareto_fronts", fronts), ("hypervolume_time", summary), ("hypervolume", table)):
         paths[f"{name}.csv"] = out_dir / f"{name}.csv"
         df.to_csv(paths[f"{name}.csv"], index=False)
-    figs = {"pareto_observed": plot_pareto(points, fronts, "score", cost),
-            "hypervolume_time": plot_hypervolume(summary, "time")}
+    figs = {"pareto_observed": plot_pareto(points, fronts, "score", cost, palette),
+            "hypervolume_time": plot_hypervolume(summary, "time", ref, cost, palette)}
     if with_final:
         lookup = final_metric_lookup(study.runs)
         points = points.assign(final=[lookup(r, a) for r, a in zip(points[S.RUN_ID], points[S.ARCH],
@@ -267,19 +294,26 @@ def write_pareto(study: Any, out_dir: Path, objectives: str | Sequence[str] = ("
         final_fronts = pareto_fronts(points, "final")
         paths["pareto_fronts_final.csv"] = out_dir / "pareto_fronts_final.csv"
         final_fronts.to_csv(paths["pareto_fronts_final.csv"], index=False)
-        figs["pareto_final"] = plot_pareto(points, final_fronts, "final", cost)
+        figs["pareto_final"] = plot_pareto(points, final_fronts, "final", cost, palette)
     for stem, fig in figs.items():
         for fmt, path in save_figure(fig, out_dir / "figures", stem).items():
             paths[f"figures/{stem}.{fmt}"] = path
+    where = ("given by the user" if given else
+             "the worst values on any run's final front, padded by 1% of their range")
+    ref_text = f"score {-ref[0]:.4g}, {cost} {ref[1]:.4g}"
     md = [f"## Multi-objective: score vs {cost}", "",
           f"Hypervolume in (−score, {cost}) normalised to the box between the study's best values and "
-          f"the reference point (score {-ref[0]:.4g}, {cost} {ref[1]:.4g}: the worst values on any run's "
-          "final front, padded by 1% of their range); mean at the end of the budget over runs:", "",
+          f"the reference point ({ref_text}: {where}), the same point for every strategy and time; "
+          "mean at the end of the budget over runs:", "",
           "| strategy | hypervolume (mean) | sd | front size (mean) |", "|---|---|---|---|"]
     md += [f"| {r.strategy} | {r.hv_final_mean:.4f} | {r.hv_final_sd:.4f} | {r.front_size_mean:.1f} |"
            for r in table.itertuples()]
-    md += ["", "![Pareto fronts (observed)](figures/pareto_observed.png)",
-           "![Hypervolume over time](figures/hypervolume_time.png)"]
+    md += ["", "![Pareto front of each strategy pooled over its runs, in (observed search score, "
+               f"{cost}); grey: every evaluated architecture](figures/pareto_observed.png)",
+           f"![Normalised hypervolume against simulated time: mean over each strategy's runs (legend: "
+           f"number of runs) with a 95% bootstrap band; reference point {ref_text}]"
+           "(figures/hypervolume_time.png)"]
     if with_final:
-        md.append("![Pareto fronts (final metric)](figures/pareto_final.png)")
+        md.append("![The same fronts re-scored with the held-out final metric]"
+                  "(figures/pareto_final.png)")
     return paths, "\n".join(md) + "\n"

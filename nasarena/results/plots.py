@@ -13,13 +13,17 @@ import math
 import re
 import textwrap
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.axis import Axis
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from nasarena.results import schema as S
 from nasarena.results.aggregate import SETTING_KEYS
@@ -67,11 +71,68 @@ def regret_label(final_label: str) -> str:
     return f"regret: best in space − incumbent ({unit})"
 
 
-def strategy_palette(strategies: Sequence[str]) -> dict[str, tuple[float, float, float]]:
-    """Fixed colour per strategy (sorted names, colour-blind palette), shared by every figure."""
+HIGHLIGHT_COLOURS: tuple[str, str] = ("#1f5fbf", "#d62728")
+"""Colours of the highlighted pair (evolution blue, RL red), drawn thicker and on top."""
+OTHER_COLOURS: tuple[str, ...] = (
+    "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    "#393b79", "#637939", "#8c6d31", "#7b4173",
+)
+"""Twelve qualitative colours that stay apart from each other and from the pair (tab10 without its
+blue and red, plus four darker tab20b tones); beyond twelve strategies dash patterns take over."""
+_DASHES: tuple[str, ...] = ("-", "--", "-.", ":")
+
+
+@dataclass(frozen=True)
+class Style:
+    """How one strategy is drawn in every figure of a report."""
+
+    colour: tuple[float, float, float]
+    linewidth: float
+    linestyle: str
+    zorder: float
+    highlighted: bool
+    band_alpha: float
+
+
+def strategy_styles(strategies: Sequence[str], highlight: Sequence[str] = ()) -> dict[str, Style]:
+    """Fixed style per strategy: the ``highlight`` pair (evolution, RL) in strong blue and red,
+    thick and on top; the others in :data:`OTHER_COLOURS` by sorted name, thinner, with dash
+    patterns once the colours run out. Why: nine strategies on a cycled palette gave near-identical
+    oranges and pinks, and the pair the verdict is about did not stand out."""
     names = sorted(set(strategies))
-    colours = sns.color_palette("colorblind", max(len(names), 1))
-    return {n: tuple(colours[i % len(colours)]) for i, n in enumerate(names)}
+    pair = [h for h in highlight if h in names]
+    out: dict[str, Style] = {}
+    for name, colour in zip(pair, HIGHLIGHT_COLOURS, strict=False):
+        out[name] = Style(to_rgb(colour), 2.4, "-", 3.0, True, 0.22)
+    for i, name in enumerate(n for n in names if n not in out):
+        colour = OTHER_COLOURS[i % len(OTHER_COLOURS)]
+        dash = _DASHES[(i // len(OTHER_COLOURS)) % len(_DASHES)]
+        out[name] = Style(to_rgb(colour), 1.4, dash, 2.0, False, 0.10)
+    return out
+
+
+def strategy_palette(strategies: Sequence[str], highlight: Sequence[str] = ()
+                     ) -> dict[str, tuple[float, float, float]]:
+    """The colours of :func:`strategy_styles` (for seaborn's ``palette=``)."""
+    return {n: st.colour for n, st in strategy_styles(strategies, highlight).items()}
+
+
+def log_ticks(axis: Axis, lo: float, hi: float) -> None:
+    """Readable ticks on a log axis: no labelled minor ticks (they overlapped), and 1-2-5 majors
+    when the range spans less than two decades so that there are always a few labels."""
+    subs = (1.0, 2.0, 5.0) if hi > 0 and lo > 0 and hi / lo < 100 else (1.0,)
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(FuncFormatter(_compact))
+    axis.set_minor_locator(LogLocator(base=10, subs=np.arange(2, 10) * 1.0))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _compact(value: float, _pos: int | None = None) -> str:
+    """1500 -> "1.5k", 200000 -> "200k", 2e6 -> "2M", 0.05 -> "0.05": short labels that never collide."""
+    for div, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= div:
+            return f"{value / div:g}{suffix}"
+    return f"{value:g}"
 
 
 def _wrap(label: str, width: int = 42) -> str:
@@ -88,8 +149,8 @@ def _title(setting: tuple) -> str:
     return f"{oracle} · {dataset} · {workers} worker{'s' if workers != 1 else ''}"
 
 
-def _panels(n: int, width: float = 6.0, height: float = 4.2) -> tuple[Figure, list]:
-    cols = min(n, 3)
+def _panels(n: int, width: float = 6.0, height: float = 4.2, max_cols: int = 3) -> tuple[Figure, list]:
+    cols = min(n, max_cols)
     rows = math.ceil(n / cols)
     fig = Figure(figsize=(width * cols, height * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel().tolist()
@@ -105,21 +166,48 @@ def _in_setting(df: pd.DataFrame, setting: tuple) -> pd.DataFrame:
     return df[mask]
 
 
+def _legend_label(name: str, grp: pd.DataFrame, axis: str) -> str:
+    """"name (n=10)", plus where the runs end on the evaluations axis when that varies."""
+    n = int(grp["n_runs"].iloc[0])
+    text = f"{name} (n={n}"
+    if axis == "evals" and "run_end_min" in grp:
+        lo, hi = grp["run_end_min"].iloc[0], grp["run_end_max"].iloc[0]
+        if np.isfinite(lo) and np.isfinite(hi) and lo != hi:
+            text += f"; runs end at {lo:.0f}–{hi:.0f}"
+    return text + ("; one run, no band" if n == 1 else "") + ")"
+
+
+def _trainings_axis(ax, seconds: float | None) -> None:
+    """A second time axis on top in mean full trainings (budget seconds / mean training time)."""
+    if not seconds or not np.isfinite(seconds) or seconds <= 0:
+        return
+    top = ax.secondary_xaxis("top", functions=(lambda t: t / seconds, lambda n: n * seconds))
+    top.set_xlabel(f"mean full trainings (1 = {seconds:,.0f} s)", fontsize="small")
+    lo, hi = ax.get_xlim()
+    log_ticks(top.xaxis, lo / seconds, hi / seconds)
+    top.tick_params(labelsize="small")
+
+
 def plot_anytime(curves: pd.DataFrame, axis: str, metric: str, labels: dict[tuple, str],
-                 band: str = "ci", time_label: str = "simulated time (s, log scale)") -> Figure:
+                 band: str = "ci", time_label: str = "simulated time (s, log scale)",
+                 styles: dict[str, Style] | None = None,
+                 trainings: dict[tuple, float] | None = None) -> Figure:
     """Anytime performance of every strategy: a centre line with a band, one panel per setting.
 
     ``band="ci"``: mean over runs with its 95% bootstrap band; ``band="iqr"``: median with the
-    interquartile range (robust to the few runs that never leave a bad region). ``axis`` is "time"
-    (log x) or "evals"; ``metric`` is ``incumbent_final`` or ``incumbent_regret`` (log y when it can).
-    ``labels`` maps a setting to the label of its final metric (see :func:`metric_label`).
+    interquartile range (robust to the few runs that never leave a bad region). No band is drawn
+    where fewer than two runs are defined. ``axis`` is "time" (log x) or "evals"; ``metric`` is
+    ``incumbent_final`` or ``incumbent_regret`` (log y when it can). ``labels`` maps a setting to
+    the label of its final metric (see :func:`metric_label`); ``trainings`` maps a setting to its
+    mean full-training time in seconds, shown as a second time axis.
     """
     centre, lo, hi = ("mean", "ci_low", "ci_high") if band == "ci" else ("median", "q25", "q75")
     data = curves[(curves["axis"] == axis) & (curves["metric"] == metric)]
     settings = _settings(data)
-    palette = strategy_palette(curves[S.STRATEGY])
+    styles = styles or strategy_styles(curves[S.STRATEGY])
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.9):
-        fig, axes = _panels(max(len(settings), 1))
+        # The legend goes to the right of each panel (long labels never cover the curves).
+        fig, axes = _panels(max(len(settings), 1), width=9.0, max_cols=2)
         for ax, setting in zip(axes, settings, strict=False):
             part = _in_setting(data, setting)
             if not np.isfinite(part[centre].to_numpy(float)).any():
@@ -130,10 +218,12 @@ def plot_anytime(curves: pd.DataFrame, axis: str, metric: str, labels: dict[tupl
                 ax.set_title(_title(setting))
                 continue
             for name, grp in part.groupby(S.STRATEGY, sort=True):
-                n = int(grp["n_runs"].iloc[0])
-                ax.step(grp["x"], grp[centre], where="post", color=palette[name], lw=1.6,
-                        label=f"{name} (n={n})")
-                ax.fill_between(grp["x"], grp[lo], grp[hi], step="post", color=palette[name], alpha=0.2, lw=0)
+                st = styles[name]
+                ax.step(grp["x"], grp[centre], where="post", color=st.colour, lw=st.linewidth,
+                        ls=st.linestyle, zorder=st.zorder, label=_legend_label(name, grp, axis))
+                if np.isfinite(grp[lo].to_numpy(float)).any():
+                    ax.fill_between(grp["x"], grp[lo], grp[hi], step="post", color=st.colour,
+                                    alpha=st.band_alpha, lw=0, zorder=st.zorder - 1)
             label = labels.get(setting, "final metric")
             stat = "mean, 95% bootstrap CI" if band == "ci" else "median, IQR"
             if metric == S.INC_REGRET:
@@ -142,54 +232,75 @@ def plot_anytime(curves: pd.DataFrame, axis: str, metric: str, labels: dict[tupl
                 vals = vals[np.isfinite(vals)]
                 if vals.size and vals.min() > 0:
                     ax.set_yscale("log")
+                    log_ticks(ax.yaxis, float(vals.min()), float(part[[centre, hi]].max().max()))
                 elif vals.size:
                     ax.set_yscale("symlog", linthresh=max(1e-3, float(np.nanmax(vals)) / 100))
+                    ax.yaxis.set_major_formatter(FuncFormatter(_compact))
+                    ax.yaxis.set_minor_formatter(NullFormatter())
             else:
                 ax.set_ylabel(_wrap(f"incumbent's {label}\n[{stat} over seeds]"))
             if axis == "time":
                 ax.set_xscale("log")
+                xs = part["x"].to_numpy(float)
+                log_ticks(ax.xaxis, float(xs.min()), float(xs.max()))
                 ax.set_xlabel(time_label)
+                _trainings_axis(ax, (trainings or {}).get(setting))
             else:
                 ax.set_xlabel("finished evaluations")
             ax.set_title(_title(setting))
-            ax.legend(fontsize="small", loc="best")
+            ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
         if not settings:
             axes[0].text(0.5, 0.5, "no completed runs", ha="center", va="center")
     return fig
 
 
-def plot_final_distribution(table: pd.DataFrame, labels: dict[tuple, str]) -> Figure:
-    """Final metric of each completed run's final incumbent, per strategy: box plot with every run."""
+def _bold_pair(ax, styles: dict[str, Style], order: Sequence[str]) -> None:
+    for tick, name in zip(ax.get_yticklabels(), order, strict=False):
+        if styles[name].highlighted:
+            tick.set_fontweight("bold")
+
+
+def plot_final_distribution(table: pd.DataFrame, labels: dict[tuple, str],
+                            styles: dict[str, Style] | None = None) -> Figure:
+    """Final metric of each completed run's final incumbent, per strategy: horizontal box plots
+    with every run as a point, best median at the top. Why horizontal: strategy names (with their
+    run counts) stay on one line each and never overlap, however many strategies there are."""
     ok = table[~table["failed"]] if "failed" in table else table
+    ok = ok[np.isfinite(ok["final"].to_numpy(float))] if "final" in ok else ok.iloc[:0]
     settings = _settings(ok)
-    palette = strategy_palette(table[S.STRATEGY])
+    styles = styles or strategy_styles(table[S.STRATEGY])
+    n_strat = max(ok[S.STRATEGY].nunique(), 1)
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.9):
-        fig, axes = _panels(max(len(settings), 1), width=1.4 + 1.2 * max(ok[S.STRATEGY].nunique(), 3))
+        fig, axes = _panels(max(len(settings), 1), width=6.5, height=1.2 + 0.42 * n_strat)
         for ax, setting in zip(axes, settings, strict=False):
             part = _in_setting(ok, setting)
-            order = sorted(part[S.STRATEGY].unique())
+            order = part.groupby(S.STRATEGY)["final"].median().sort_values(ascending=False, kind="stable")
+            order = list(order.index)
             with warnings.catch_warnings():
                 # seaborn 0.13 passes matplotlib's deprecated ``vert=``; not ours to fix, not news.
                 warnings.filterwarnings("ignore", message=".*vert: bool was deprecated")
-                sns.boxplot(data=part, x=S.STRATEGY, y="final", hue=S.STRATEGY, order=order,
-                            palette=palette, showfliers=False, ax=ax, legend=False, boxprops={"alpha": 0.6})
+                sns.boxplot(data=part, y=S.STRATEGY, x="final", hue=S.STRATEGY, order=order,
+                            palette={n: styles[n].colour for n in order}, showfliers=False, ax=ax,
+                            legend=False, boxprops={"alpha": 0.55}, orient="h")
             # Every run as a point, jittered with a fixed generator (seaborn's stripplot would draw
             # from numpy's global state, making the figures differ between identical reports).
             jitter = np.random.default_rng(0)
             for i, name in enumerate(order):
-                y = part.loc[part[S.STRATEGY] == name, "final"].to_numpy(float)
-                ax.scatter(i + jitter.uniform(-0.25, 0.25, len(y)), y, s=6, color="0.2", alpha=0.5, lw=0)
+                x = part.loc[part[S.STRATEGY] == name, "final"].to_numpy(float)
+                ax.scatter(x, i + jitter.uniform(-0.25, 0.25, len(x)), s=7, color="0.15", alpha=0.5, lw=0)
             counts = part.groupby(S.STRATEGY).size()
-            ax.set_xticks(range(len(order)), [f"{n}\n(n={counts[n]})" for n in order], fontsize="small")
-            ax.set_xlabel("strategy")
-            ax.set_ylabel(_wrap(f"final incumbent's {labels.get(setting, 'final metric')}"))
+            ax.set_yticks(range(len(order)), [f"{n} (n={counts[n]})" for n in order])
+            _bold_pair(ax, styles, order)
+            ax.set_ylabel("")
+            ax.set_xlabel(_wrap(f"final incumbent's {labels.get(setting, 'final metric')}", 46))
             ax.set_title(_title(setting))
         if not settings:
             axes[0].text(0.5, 0.5, "no completed runs", ha="center", va="center")
     return fig
 
 
-def plot_params_vs_final(table: pd.DataFrame, labels: dict[tuple, str]) -> Figure:
+def plot_params_vs_final(table: pd.DataFrame, labels: dict[tuple, str],
+                         styles: dict[str, Style] | None = None) -> Figure:
     """Size against final metric of the final incumbents; marker area counts runs on the same point.
 
     Why count instead of jitter: on a tabular space many seeds end on the same architecture, and
@@ -198,7 +309,8 @@ def plot_params_vs_final(table: pd.DataFrame, labels: dict[tuple, str]) -> Figur
     ok = table[~table["failed"]] if "failed" in table else table
     ok = ok[np.isfinite(ok["final_params"].to_numpy(float)) & np.isfinite(ok["final"].to_numpy(float))]
     settings = _settings(ok)
-    palette = strategy_palette(table[S.STRATEGY])
+    styles = styles or strategy_styles(table[S.STRATEGY])
+    palette = {n: st.colour for n, st in styles.items()}
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.9):
         fig, axes = _panels(max(len(settings), 1))
         for ax, setting in zip(axes, settings, strict=False):
@@ -247,15 +359,25 @@ def metric_labels(table: pd.DataFrame) -> dict[tuple, str]:
 
 
 def make_figures(curves: pd.DataFrame, table: pd.DataFrame, out_dir: Path,
-                 time_label: str = "simulated time (s, log scale)") -> dict[str, dict[str, Path]]:
-    """Every figure of the report, saved under ``out_dir``: name -> {"png": path, "svg": path}."""
+                 time_label: str = "simulated time (s, log scale)", highlight: Sequence[str] = (),
+                 trainings: dict[tuple, float] | None = None,
+                 extra: dict[str, Callable[[], Figure]] | None = None) -> dict[str, dict[str, Path]]:
+    """Every figure of the report, saved under ``out_dir``: name -> {"png": path, "svg": path}.
+
+    One :func:`strategy_styles` for all figures (``highlight``: the verdict's evolution and RL), so
+    a strategy has the same colour everywhere. ``extra`` adds figures made by other modules.
+    """
     labels = metric_labels(table)
+    styles = strategy_styles(table[S.STRATEGY], highlight)
     figs: dict[str, Figure] = {}
     for axis in ("time", "evals"):
         for metric, short in ((S.INC_FINAL, "final"), (S.INC_REGRET, "regret")):
-            figs[f"anytime_{short}_{axis}"] = plot_anytime(curves, axis, metric, labels, "ci", time_label)
+            figs[f"anytime_{short}_{axis}"] = plot_anytime(curves, axis, metric, labels, "ci", time_label,
+                                                           styles, trainings)
         figs[f"anytime_regret_{axis}_median"] = plot_anytime(curves, axis, S.INC_REGRET, labels, "iqr",
-                                                             time_label)
-    figs["final_distribution"] = plot_final_distribution(table, labels)
-    figs["params_vs_final"] = plot_params_vs_final(table, labels)
+                                                             time_label, styles, trainings)
+    figs["final_distribution"] = plot_final_distribution(table, labels, styles)
+    figs["params_vs_final"] = plot_params_vs_final(table, labels, styles)
+    for name, make in (extra or {}).items():
+        figs[name] = make()
     return {name: save_figure(fig, out_dir, name) for name, fig in figs.items()}

@@ -10,6 +10,7 @@ with a reference, the figures, and the methods (step semantics, bands, areas, te
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,32 +20,42 @@ import pandas as pd
 
 from nasarena.errors import ConfigError, DataError, NasarenaError
 from nasarena.results import schema as S
-from nasarena.results.aggregate import GROUP_KEYS, SETTING_KEYS, anytime_curves, run_table, strategy_summary
+from nasarena.results.aggregate import SETTING_KEYS, anytime_curves, run_table, strategy_summary
 from nasarena.results.plots import make_figures, metric_labels
+from nasarena.results.ranks import RANKED, RankSummary, average_ranks, plot_cd
 from nasarena.results.render import fmt as _fmt
 from nasarena.results.render import render_html, render_markdown
-from nasarena.results.stats import (
-    DEFAULT_EVOLUTION,
-    DEFAULT_RL,
-    QUANTITY_NAMES,
-    compare_to_reference,
-    verdict,
+from nasarena.results.stats import QUANTITY_NAMES, compare_to_reference
+from nasarena.results.tables import (
+    comparisons_display,
+    ranked_summary,
+    ranks_display,
+    ranks_sentence,
+    summary_display,
+    verdict_display,
 )
+from nasarena.results.verdict import DEFAULT_EVOLUTION, DEFAULT_RL, verdict
 
 FIGURE_CAPTIONS: dict[str, str] = {
-    "anytime_regret_time": "Regret of the incumbent against simulated time (log axis): mean over seeds "
-                           "with a 95% bootstrap band.",
+    "anytime_regret_time": "Regret of the incumbent against simulated time (log axis; top axis in mean "
+                           "full trainings): mean over seeds with a 95% bootstrap band (none where "
+                           "fewer than two runs).",
     "anytime_regret_time_median": "Regret against simulated time: median over seeds with the "
                                   "interquartile range.",
     "anytime_final_time": "Final metric of the incumbent against simulated time: mean with 95% band.",
-    "anytime_regret_evals": "Regret against the number of finished evaluations: mean with 95% band.",
-    "anytime_regret_evals_median": "Regret against finished evaluations: median with IQR.",
-    "anytime_final_evals": "Final metric of the incumbent against finished evaluations: mean with 95% band.",
-    "final_distribution": "Final metric of the final incumbent of every completed run, per strategy.",
+    "anytime_regret_evals": "Regret against the number of finished evaluations: mean with 95% band. "
+                            "A curve ends where the first of its runs ends; the legend gives the range "
+                            "of evaluations the runs reached when it varies.",
+    "anytime_regret_evals_median": "Regret against finished evaluations: median with IQR, up to where "
+                                   "the first run ends.",
+    "anytime_final_evals": "Final metric of the incumbent against finished evaluations: mean with 95% "
+                           "band, up to where the first run ends.",
+    "final_distribution": "Final metric of the final incumbent of every completed run (points), per "
+                          "strategy (box: quartiles, whiskers 1.5 IQR), best median at the top.",
     "params_vs_final": "Size against final metric of the final incumbents (marker area: number of runs).",
-    "pareto_observed": "Pareto front of each run in (observed search score, size).",
-    "pareto_final": "The same fronts re-scored with the held-out final metric.",
-    "hypervolume_time": "Normalised hypervolume of each strategy's fronts against simulated time.",
+    "critical_difference": "Critical-difference diagram (Demšar 2006): average ranks across settings; "
+                           "a bar joins strategies whose average ranks differ by less than the Nemenyi "
+                           "CD (red), i.e. that are not significantly different.",
 }
 
 METHODS = """\
@@ -53,26 +64,44 @@ METHODS = """\
   minus the incumbent's) and its size. Strategies never see the final metric.
 * **Step semantics.** A run's incumbent at time *t* (or after *k* evaluations) is the one recorded
   in its last evaluation finished at or before *t*; after its last evaluation a run keeps its
-  incumbent until the end of the budget.
-* **Before the first result** a run has no incumbent (undefined, not zero). A curve point is drawn
-  only where every completed run of the strategy has an incumbent, so early means are not biased
-  towards runs whose first evaluation happened to be cheap.
+  incumbent until the end of its budget on that axis. On an axis it has no budget on (evaluations,
+  for a time budget) a run ends at its last evaluation, and is undefined after it.
+* **Curves** are drawn only where every completed run of the strategy is defined: not before all
+  have a first incumbent (early means would favour runs whose first evaluation was cheap), and not
+  after the first run has ended (so a curve against evaluations stops where its runs stop).
 * **Bands.** Mean over seeds with a 95% percentile bootstrap band ({n_boot} resamples of runs, seed
-  {seed}); median with the interquartile range in the "median" figures.
+  {seed}); no band where fewer than two runs are defined. Median with the interquartile range in
+  the "median" figures.
 * **Regret area (AUC).** The incumbent's regret integrated over *linear* simulated time (or over
   evaluations, each evaluation counting for one unit) from the run's first incumbent to the end of
   the budget, divided by the length of that window: a time-averaged regret in the final metric's
   units, comparable across budgets. Lower is better; 0 means the best architecture was found at once.
 * **Failed runs** (a strategy raised, or the run did not finish) are counted and listed above,
   and excluded from every curve, table and test.
-* **Tests** (scipy.stats). Same final accuracy: TOST equivalence with two one-sided Welch t-tests
-  against a margin of ±{margin:g} in the final metric's units (percentage points for accuracies),
-  with a two-sided Mann-Whitney U test of difference beside it. Anytime performance (regret area
-  over {anytime_text}) and model size: one-sided Mann-Whitney U. Effect sizes: Cliff's delta (the
-  rank-biserial correlation; evolution versus RL, so a negative delta means evolution's values tend
-  to be lower) and differences of means (Welch CI) and medians (bootstrap CI). alpha = {alpha:g};
-  the three claims are separate hypotheses and are not corrected for multiplicity; comparisons
-  with the reference are Benjamini-Hochberg adjusted within each quantity.
+* **Design: paired or unpaired** (scipy.stats). Strategies of one study share seeds, so runs are
+  matched on seed (within a setting, same budget). Where matched pairs cover at least half of the
+  runs of both strategies, tests are *paired*: Wilcoxon signed-rank (Pratt's treatment of zero
+  differences), a paired TOST and bootstrap intervals that resample pairs; runs without a partner
+  are left out and counted. Otherwise *unpaired*: Mann-Whitney U, a Welch TOST and bootstrap
+  intervals that resample each strategy's runs independently. The tables name the design used.
+* **Intervals.** Every interval in the report is 95%: percentile bootstrap of the mean (or median)
+  difference, 2000 resamples. (The TOST decision at alpha = {alpha:g} is equivalent to a
+  {tost_level:.0%} interval inside the margin; it is not printed, to keep one level.)
+* **Verdict rule**, evolution ({evolution}) minus RL ({rl}), alpha = {alpha:g}, three outcomes.
+  *Same final accuracy*: **holds** when TOST against ±{margin:g} (final metric units) gives p < alpha;
+  **refuted** when the difference test gives p < alpha *and* the 95% interval of the mean difference
+  lies entirely outside ±{margin:g}; **inconclusive** otherwise. *Better anytime performance*
+  (regret area over {anytime_text}) and *smaller models*: **holds** when the one-sided test
+  "evolution lower" gives p < alpha, **refuted** when the one-sided test "evolution higher" does,
+  **inconclusive** otherwise (also when every run has the same value, where no test is possible).
+  Effect size: Cliff's delta (the rank-biserial correlation of the two samples; evolution versus
+  RL, so a negative delta means evolution's values tend to be lower). The three claims are separate
+  hypotheses and are not corrected for multiplicity; comparisons with the reference are
+  Benjamini-Hochberg adjusted within each quantity and use the same paired/unpaired rule.
+* **Ranks** (studies with several settings). Per setting, strategies are ranked by their mean over
+  runs (1 = best, ties share the mean rank); the average ranks are compared with the Friedman test
+  and the Nemenyi critical difference (Demšar 2006), over strategies present in every setting. The
+  tables are sorted by rank within a setting: mean final metric, then lower regret area.
 """
 
 
@@ -80,7 +109,7 @@ def write_report(study_dir: Path, out_dir: Path | None = None, study: Any = None
                  rl: str = DEFAULT_RL, evolution: str = DEFAULT_EVOLUTION,
                  reference: str = DEFAULT_EVOLUTION, margin: float = 0.1, alpha: float = 0.05,
                  n_boot: int = 1000, seed: int = 0, n_points: int = 100,
-                 anytime: str = "time") -> dict[str, Path]:
+                 anytime: str = "time", hv_reference: tuple[float, float] | None = None) -> dict[str, Path]:
     """Analyse a study and write its report; returns name -> path of everything written.
 
     ``study`` (an object with ``trajectories``, ``runs`` and optionally ``meta``) is loaded with
@@ -88,6 +117,7 @@ def write_report(study_dir: Path, out_dir: Path | None = None, study: Any = None
     ``study_dir/report``. ``seed`` seeds the only random step (bootstrap resampling), so the same
     study always gives the same report. ``anytime`` ("time" or "evals") picks the regret area the
     anytime claim is tested on: over simulated time (default) or over evaluations.
+    ``hv_reference`` (score, cost) fixes the hypervolume reference point of multi-objective studies.
     """
     if anytime not in ("time", "evals"):
         raise ConfigError(f"anytime must be 'time' or 'evals', got {anytime!r}")
@@ -105,18 +135,24 @@ def write_report(study_dir: Path, out_dir: Path | None = None, study: Any = None
 
     table = run_table(traj, runs)
     curves = anytime_curves(traj, runs, rng, n_boot=n_boot, n_points=n_points)
-    summary = strategy_summary(table)
+    summary = ranked_summary(strategy_summary(table))
     verdict_df = verdict(table, rng, rl=rl, evolution=evolution, margin=margin, alpha=alpha,
                          anytime=f"auc_{anytime}")
     comparisons = compare_to_reference(table, rng, reference=reference, alpha=alpha)
+    ranks = [r for q, higher in RANKED if (r := average_ranks(table, q, higher, alpha)) is not None]
     time_label = ("measured time (s, log scale)" if set(runs[S.ORACLE]) == {"live"}
                   else "simulated time (s, log scale)")
-    figures = make_figures(curves, table, out / "figures", time_label=time_label)
+    trainings = mean_training_seconds(table)
+    extra_figs = {"critical_difference": lambda: plot_cd(ranks, _RANK_NAMES)} if ranks else {}
+    figures = make_figures(curves, table, out / "figures", time_label=time_label,
+                           highlight=(evolution, rl), trainings=trainings, extra=extra_figs)
 
     paths: dict[str, Path] = {}
     tables = {"summary": summary, "verdict": verdict_df, "comparisons": comparisons, "curves": curves,
               "runs": table.drop(columns=[c for c in ("config",) if c in table]),
               "failed_runs": table.loc[table["failed"], [c for c in _FAILED_COLS if c in table]]}
+    for r in ranks:
+        tables[f"ranks_{r.quantity}"] = r.table()
     for name, df in tables.items():
         paths[f"{name}.csv"] = out / f"{name}.csv"
         df.to_csv(paths[f"{name}.csv"], index=False)
@@ -124,17 +160,46 @@ def write_report(study_dir: Path, out_dir: Path | None = None, study: Any = None
         for fmt, path in fmts.items():
             paths[f"figures/{name}.{fmt}"] = path
 
-    extra = _multi_objective_blocks(study, out, paths, n_boot=n_boot, seed=seed)
-    context = describe_study(table, getattr(study, "meta", None) or [], study_dir)
-    sections = _sections(context, table, summary, verdict_df, comparisons, figures, out,
+    extra = _multi_objective_blocks(study, out, paths, n_boot=n_boot, seed=seed,
+                                    highlight=(evolution, rl), reference=hv_reference)
+    context = describe_study(table, getattr(study, "meta", None) or [], study_dir, trainings)
+    sections = _sections(context, table, summary, verdict_df, comparisons, ranks, figures, out,
                          dict(rl=rl, evolution=evolution, reference=reference, margin=margin,
-                              alpha=alpha, n_boot=n_boot, seed=seed,
+                              alpha=alpha, n_boot=n_boot, seed=seed, tost_level=1 - 2 * alpha,
                               anytime_text="simulated time" if anytime == "time" else "evaluations"), extra)
     paths["report.md"] = out / "report.md"
     paths["report.md"].write_text(render_markdown(sections), encoding="utf-8")
     paths["report.html"] = out / "report.html"
     paths["report.html"].write_text(render_html(sections), encoding="utf-8")
     return paths
+
+
+_RANK_NAMES = {"final": "final metric", "auc_time": "regret area over time"}
+
+
+def mean_training_seconds(table: pd.DataFrame) -> dict[tuple, float]:
+    """Per setting, the mean full-training time (s) of its space, where the oracle's table knows it.
+
+    Why: budgets in seconds mean little to a reader; "150 mean full trainings" is the unit of the
+    NAS literature. Known for ``nb201-lite`` (the seed-mean 200-epoch training time averaged over
+    all architectures, as ``nasarena bench`` sizes its budget); other oracles are left out.
+    """
+    out: dict[tuple, float] = {}
+    for setting in table[list(SETTING_KEYS)].drop_duplicates().itertuples(index=False):
+        oracle, dataset = setting[0], setting[1]
+        if oracle != "nb201-lite":
+            continue
+        try:
+            from nasarena.estimators.nb201_lite import load_table
+            times = load_table(str(dataset)).train_time
+        except (NasarenaError, OSError, KeyError, ImportError):
+            continue
+        t = np.asarray(times, float)
+        counts = np.isfinite(t).sum(axis=1)
+        per_arch = np.nansum(t, axis=1)[counts > 0] / counts[counts > 0]
+        if per_arch.size:
+            out[tuple(setting)] = float(per_arch.mean())
+    return out
 
 
 _FAILED_COLS = (S.RUN_ID, S.STRATEGY, S.ORACLE, S.DATASET, S.SEED, "status", "error")
@@ -151,12 +216,13 @@ def multi_objectives(meta: Sequence[dict]) -> tuple[str, str] | None:
     return None
 
 
-def _multi_objective_blocks(study: Any, out: Path, paths: dict[str, Path], n_boot: int,
-                            seed: int) -> list[tuple[str, Any]]:
+def _multi_objective_blocks(study: Any, out: Path, paths: dict[str, Path], n_boot: int, seed: int,
+                            highlight: Sequence[str] = (),
+                            reference: tuple[float, float] | None = None) -> list[tuple[str, Any]]:
     """The Pareto/hypervolume section from :mod:`nasarena.results.pareto`, for multi-objective studies.
 
-    Its files join ``paths``; a study without a usable cost column gets a sentence saying so
-    rather than a failed report.
+    Its files join ``paths``; figure captions are the module's own (they state the reference point);
+    a study without a usable cost column gets a sentence saying so rather than a failed report.
     """
     objectives = multi_objectives(getattr(study, "meta", None) or [])
     if objectives is None:
@@ -168,11 +234,15 @@ def _multi_objective_blocks(study: Any, out: Path, paths: dict[str, Path], n_boo
                                                  "nasarena.results.pareto is not installed.")]
     title = f"Multi-objective: {objectives[0]} vs {objectives[1]}"
     try:
-        mo_paths, markdown = write_pareto(study, out, objectives, n_boot=n_boot, seed=seed)
+        mo_paths, markdown = write_pareto(study, out, objectives, n_boot=n_boot, seed=seed,
+                                          highlight=highlight, reference=reference)
     except NasarenaError as exc:
         return [("h2", title), ("p", f"No Pareto analysis: {exc}")]
     paths.update(mo_paths)
-    text = [ln for ln in markdown.splitlines() if ln.strip() and not ln.lstrip().startswith(("#", "|", "!["))]
+    lines = markdown.splitlines()
+    text = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith(("#", "|", "!["))]
+    captions = dict((m.group(2), m.group(1)) for ln in lines
+                    if (m := re.match(r"!\[(.*)\]\(figures/(.+)\.png\)", ln.strip())))
     blocks: list[tuple[str, Any]] = [("h2", title)]
     if text:  # the module's own explanation (reference point, normalisation)
         blocks.append(("p", " ".join(text)))
@@ -180,7 +250,7 @@ def _multi_objective_blocks(study: Any, out: Path, paths: dict[str, Path], n_boo
         blocks.append(("table", pd.read_csv(mo_paths["hypervolume.csv"])))
     for key, path in mo_paths.items():
         if key.startswith("figures/") and key.endswith(".png"):
-            caption = FIGURE_CAPTIONS.get(path.stem, path.stem.replace("_", " "))
+            caption = captions.get(path.stem) or FIGURE_CAPTIONS.get(path.stem, path.stem.replace("_", " "))
             blocks.append(("figure", (path.stem, caption, path, out)))
     return blocks
 
@@ -190,11 +260,21 @@ def _uniq(values: pd.Series) -> str:
     return ", ".join(_fmt(v) for v in sorted(vals, key=str)) if vals else "—"
 
 
-def _budget_text(runs: pd.DataFrame) -> str:
+def budget_text(runs: pd.DataFrame, trainings: dict[tuple, float] | None = None) -> str:
+    """The budget per run in seconds (and mean full trainings, where known) and/or evaluations."""
     parts = []
     if "max_time" in runs and pd.to_numeric(runs["max_time"], errors="coerce").notna().any():
-        t = pd.to_numeric(runs["max_time"], errors="coerce").dropna().unique()
-        parts.append("simulated time " + ", ".join(f"{v:,.0f} s" for v in sorted(t)))
+        t = sorted(pd.to_numeric(runs["max_time"], errors="coerce").dropna().unique())
+        per = sorted(set((trainings or {}).values()))
+        if len(per) == 1:
+            text = ", ".join(f"{v:,.0f} s (= {v / per[0]:,.1f} mean full trainings of "
+                             f"{per[0]:,.0f} s)" for v in t)
+        else:
+            text = ", ".join(f"{v:,.0f} s" for v in t)
+            if per:
+                text += " (" + "; ".join(f"{v / m:,.1f} mean full trainings on {k[1]}" for v in t
+                                         for k, m in sorted((trainings or {}).items(), key=str)) + ")"
+        parts.append("simulated time " + text)
     if "max_evals" in runs and pd.to_numeric(runs["max_evals"], errors="coerce").notna().any():
         e = pd.to_numeric(runs["max_evals"], errors="coerce").dropna().unique()
         parts.append("evaluations " + ", ".join(f"{int(v)}" for v in sorted(e)))
@@ -205,19 +285,27 @@ def _col(df: pd.DataFrame, name: str) -> pd.Series:
     return df[name] if name in df else pd.Series(dtype=object)
 
 
-def describe_study(table: pd.DataFrame, meta: Sequence[dict], study_dir: Path) -> list[tuple[str, str]]:
+def describe_study(table: pd.DataFrame, meta: Sequence[dict], study_dir: Path,
+                   trainings: dict[tuple, float] | None = None) -> list[tuple[str, str]]:
     """What was searched on and what is reported, as (field, value) lines for the report header."""
     seeds = table.groupby(S.STRATEGY)[S.SEED].agg(["nunique", "min", "max"])
-    seed_text = "; ".join(f"{n}: {r['nunique']} seeds ({r['min']}–{r['max']})" for n, r in seeds.iterrows())
+    spans = {f"{r['nunique']} seeds ({r['min']}–{r['max']})" for _, r in seeds.iterrows()}
+    seed_text = (f"{spans.pop()} for every strategy" if len(spans) == 1 else
+                 "; ".join(f"{n}: {r['nunique']} seeds ({r['min']}–{r['max']})" for n, r in seeds.iterrows()))
     lines = [("study", str(study_dir)), ("oracle", _uniq(table[S.ORACLE])),
              ("dataset", _uniq(table[S.DATASET])),
              ("search metric (what strategies saw)", _uniq(_col(table, "search_metric"))),
              ("reported metric (held out, harness only)", _uniq(_col(table, "final_metric"))),
              ("best final metric in the space", _uniq(_col(table, "best_final"))),
-             ("budget per run", _budget_text(table)), ("workers per run", _uniq(table[S.N_WORKERS])),
+             ("budget per run", budget_text(table, trainings)),
+             ("workers per run", _uniq(table[S.N_WORKERS])),
              ("strategies", _uniq(table[S.STRATEGY])), ("seeds", seed_text),
              ("runs", f"{len(table)} ({int((~table['failed']).sum())} completed, "
                       f"{int(table['failed'].sum())} failed)")]
+    no_eval = int(((~table["failed"]) & (table["evals"] == 0)).sum()) if "evals" in table else 0
+    if no_eval:
+        lines.append(("runs without a finished evaluation", f"{no_eval} (nothing fit the budget; "
+                                                              f"they have no final metric)"))
     versions = next((m.get("versions") for m in meta if isinstance(m, dict) and m.get("versions")), None)
     if versions:
         text = (versions if isinstance(versions, str)
@@ -226,53 +314,9 @@ def describe_study(table: pd.DataFrame, meta: Sequence[dict], study_dir: Path) -
     return lines
 
 
-def _summary_display(summary: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for _, r in summary.iterrows():
-        rows.append({
-            **{k: r[k] for k in GROUP_KEYS}, "runs (ok/failed)": f"{r['n_ok']}/{r['n_failed']}",
-            "final mean ± sd": (f"{_fmt(r['final_mean'])} ± {_fmt(r['final_sd'])}"
-                                if pd.notna(r["final_mean"]) else "—"),
-            "final median": _fmt(r["final_median"]), "regret mean": _fmt(r["regret_mean"]),
-            "params median (M)": _fmt(r["params_median"]), "regret AUC time": _fmt(r["auc_time_mean"]),
-            "regret AUC evals": _fmt(r["auc_evals_mean"]), "evals mean": _fmt(r["evals_mean"], 1),
-            "wall s mean": _fmt(r.get("wall_seconds_mean"), 2)})
-    return pd.DataFrame(rows)
-
-
-def _verdict_display(v: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for _, r in v.iterrows():
-        tested = r["verdict"] != "not tested"
-        rows.append({
-            **{k: r[k] for k in SETTING_KEYS}, "claim": r["claim"], "verdict": r["verdict"],
-            "test": r.get("test", "—") if tested else "—",
-            "n evo / rl": f"{r['n_evolution']} / {r['n_rl']}",
-            "median evo / rl": (f"{_fmt(r.get('median_evolution'))} / {_fmt(r.get('median_rl'))}"
-                                if tested else "—"),
-            "mean diff [95% CI]": (f"{_fmt(r['mean_diff'])} [{_fmt(r['mean_diff_low'])}, "
-                                   f"{_fmt(r['mean_diff_high'])}]") if tested else "—",
-            "Cliff's δ": _fmt(r.get("cliffs_delta"), 2) if tested else "—",
-            "p": _fmt(r.get("p_value"), 4) if tested else "—",
-            "p (difference)": _fmt(r.get("p_difference"), 4) if tested else "—"})
-    return pd.DataFrame(rows)
-
-
-def _comparisons_display(c: pd.DataFrame) -> pd.DataFrame:
-    if c.empty:
-        return c
-    keep = c[c["quantity"].isin(["final", "auc_time", "final_params"])]
-    return pd.DataFrame({
-        **{k: keep[k] for k in SETTING_KEYS}, "strategy": keep[S.STRATEGY], "quantity": keep["quantity"],
-        "median / ref": [f"{_fmt(a)} / {_fmt(b)}"
-                         for a, b in zip(keep["median_x"], keep["median_y"], strict=True)],
-        "Cliff's δ": keep["cliffs_delta"].map(lambda x: _fmt(x, 2)),
-        "p (BH)": keep["p_adjusted"].map(lambda x: _fmt(x, 4)), "vs reference": keep["outcome"]})
-
-
 def _sections(context: list[tuple[str, str]], table: pd.DataFrame, summary: pd.DataFrame, v: pd.DataFrame,
-              comparisons: pd.DataFrame, figures: dict[str, dict[str, Path]], out: Path,
-              opts: dict[str, Any], extra: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+              comparisons: pd.DataFrame, ranks: list[RankSummary], figures: dict[str, dict[str, Path]],
+              out: Path, opts: dict[str, Any], extra: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
     """The report as a list of blocks (kind, payload), rendered by both the md and html writers."""
     labels = metric_labels(table)
     label = "; ".join(sorted(set(labels.values()))) or "final metric"
@@ -287,25 +331,41 @@ def _sections(context: list[tuple[str, str]], table: pd.DataFrame, summary: pd.D
         blocks.append(("table", shown[[S.RUN_ID, S.STRATEGY, S.SEED, "status", "reason"]]))
         blocks.append(("details", [(r[S.RUN_ID], str(r.get("error") or "")) for _, r in failed.iterrows()]))
     blocks += [("h2", "Summary per strategy"),
-               ("p", "Final = final metric of the incumbent at the end of the budget; regret AUC = "
-                     "time- or evaluation-averaged regret (see Methods), lower is better."),
-               ("table", _summary_display(summary))]
+               ("p", "Sorted by rank within each setting (mean final metric, then lower regret area). "
+                     "Final = final metric of the incumbent at the end of the budget; regret AUC = "
+                     "time- or evaluation-averaged regret (see Methods), lower is better; all means "
+                     "and medians are over the completed runs (seeds)."),
+               ("table", summary_display(summary))]
     blocks.append(("h2", f"Verdict: RL ({opts['rl']}) vs evolution ({opts['evolution']}), Real et al. 2019"))
     if v.empty:
         blocks.append(("p", "No setting has completed runs; nothing was tested."))
     else:
-        blocks.append(("table", _verdict_display(v)))
-        blocks.append(("list", [f"**{r['claim']}** — {r['verdict']}. {r['sentence']}"
-                                for _, r in v.iterrows()]))
+        counts = v["verdict"].value_counts()
+        blocks.append(("p", "Each claim **holds** (the data show it), is **refuted** (the data show the "
+                            "opposite) or is **inconclusive** (neither); the rule is in Methods. This "
+                            "study: " + ", ".join(f"{counts[o]} {o}" for o in
+                                                  ("holds", "refuted", "inconclusive", "not tested")
+                                                  if o in counts) + "."))
+        blocks.append(("table", verdict_display(v)))
+        several = v[list(SETTING_KEYS)].drop_duplicates().shape[0] > 1
+        blocks.append(("list", [f"**{r['claim']}**"
+                                + (f" ({' · '.join(str(r[k]) for k in SETTING_KEYS)})" if several else "")
+                                + f" — {r['verdict']}. {r['sentence']}" for _, r in v.iterrows()]))
     blocks.append(("h2", f"Every strategy vs the reference ({opts['reference']})"))
     if comparisons.empty:
         blocks.append(("p", f"The reference strategy {opts['reference']!r} is not in this study."))
     else:
         names = ", ".join(f"{k} = {QUANTITY_NAMES[k]}" for k in ("final", "auc_time", "final_params"))
-        blocks += [("p", f"Two-sided Mann-Whitney U, Benjamini-Hochberg adjusted; Cliff's δ of the "
-                         f"strategy versus the reference. Quantities: {names}. All quantities are in "
-                         f"comparisons.csv."),
-                   ("table", _comparisons_display(comparisons))]
+        blocks += [("p", f"Two-sided Wilcoxon signed-rank on matched seeds (paired) or Mann-Whitney U "
+                         f"(unpaired), Benjamini-Hochberg adjusted; Cliff's δ of the strategy versus the "
+                         f"reference. Quantities: {names}. Strategies in rank order; all quantities "
+                         f"are in comparisons.csv."),
+                   ("table", comparisons_display(comparisons, summary))]
+    if ranks:
+        blocks.append(("h2", "Average ranks across settings (Demšar 2006)"))
+        for r in ranks:
+            blocks += [("p", ranks_sentence(r, _RANK_NAMES.get(r.quantity, r.quantity))),
+                       ("table", ranks_display(r))]
     blocks.append(("h2", "Figures"))
     for name, fmts in figures.items():
         blocks.append(("figure", (name, FIGURE_CAPTIONS.get(name, name), fmts["png"], out)))

@@ -1,19 +1,21 @@
-"""Statistics of a study: the RL-vs-evolution verdict of Real et al. (2019) and pairwise comparisons.
+"""Two-sample statistics of a study: matched or unmatched designs, rank tests, TOST, effect sizes.
 
-Real et al. concluded that RL and (regularized) evolution reach the *same final accuracy*, that
-evolution has *better anytime performance*, and that it finds *smaller models*. Each claim becomes
-one test on the per-run table of :func:`nasarena.results.aggregate.run_table` (completed runs only):
+The RL-vs-evolution verdict (:mod:`nasarena.results.verdict`) and the comparison of every strategy
+with a reference (:func:`compare_to_reference`) are built from these pieces.
 
-1. same final accuracy: TOST equivalence (two one-sided Welch t-tests) with a stated margin in the
-   metric's units (default 0.1 percentage points); a two-sided Mann-Whitney U test of difference is
-   reported beside it, so "not shown equivalent" can be told apart from "shown different";
-2. better anytime performance: one-sided Mann-Whitney U, evolution's regret area below RL's;
-3. smaller models: one-sided Mann-Whitney U, evolution's final incumbent has fewer parameters.
+Design: strategies of one study share seeds (seed 0's first architectures are the same for random,
+RE and evolution), so runs are matched on (setting, seed, budget). When matched pairs exist for at
+least half the runs of each group (:func:`match`), the tests are **paired**: Wilcoxon signed-rank
+(Pratt's treatment of zero differences), a paired TOST (one-sample t-tests of the differences) and
+bootstrap intervals that resample pairs; runs without a partner are left out and counted. Otherwise
+the tests are **unpaired**: Mann-Whitney U, a Welch TOST and bootstrap intervals that resample each
+group on its own. Every interval is a 95% percentile bootstrap (``scipy.stats.bootstrap``).
 
-Effect sizes: Cliff's delta (= rank-biserial correlation, from the U statistic) and the difference
-of means with a Welch confidence interval, plus the difference of medians with a bootstrap interval.
+Effect size: Cliff's delta (= rank-biserial correlation of the two samples, from the U statistic).
 The three claims are separate hypotheses of the original paper, so no multiplicity correction is
 applied to them; the many-strategy comparisons against a reference are Benjamini-Hochberg adjusted.
+Degenerate inputs (n < 2, identical samples, all paired differences zero) are decided explicitly
+with a reason instead of being passed to scipy, which would warn and return NaN.
 """
 
 from __future__ import annotations
@@ -29,6 +31,56 @@ from nasarena.results import schema as S
 from nasarena.results.aggregate import SETTING_KEYS
 from nasarena.results.schema import DEFAULT_EVOLUTION, DEFAULT_RL  # noqa: F401 (re-exported)
 
+CONFIDENCE = 0.95
+"""The one interval level of every report table and figure."""
+PAIR_KEYS: tuple[str, ...] = (S.SEED, "max_time", "max_evals")
+"""Columns (within a setting) on which runs of two strategies are matched, where present."""
+OUTCOMES: tuple[str, ...] = ("holds", "refuted", "inconclusive", "not tested")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The two groups of one test: x and y, aligned pair by pair when ``paired``."""
+
+    x: np.ndarray
+    y: np.ndarray
+    paired: bool
+    n_left_out: int = 0     # completed runs without a partner, not used by a paired test
+
+    @property
+    def design(self) -> str:
+        return "paired" if self.paired else "unpaired"
+
+
+def match(gx: pd.DataFrame, gy: pd.DataFrame, column: str) -> Sample:
+    """Pair the runs of two strategies of one setting on :data:`PAIR_KEYS`; else keep them unpaired.
+
+    Paired when at least two matched pairs exist and they cover at least half of the runs of each
+    group (so a few shared seeds do not throw most of the data away). Only runs with a finite
+    ``column`` count.
+    """
+    keys = [k for k in PAIR_KEYS if k in gx and k in gy]
+    fx = gx[np.isfinite(gx[column].to_numpy(float))]
+    fy = gy[np.isfinite(gy[column].to_numpy(float))]
+    unpaired = Sample(fx[column].to_numpy(float), fy[column].to_numpy(float), paired=False)
+    if S.SEED not in keys:
+        return unpaired
+    vx = dict(zip(_pair_keys(fx, keys), fx[column], strict=True))
+    vy = dict(zip(_pair_keys(fy, keys), fy[column], strict=True))
+    if len(vx) < len(fx) or len(vy) < len(fy):  # a key twice: no unique partner
+        return unpaired
+    both = [k for k in vx if k in vy]  # in x's order
+    if len(both) < 2 or len(both) < 0.5 * max(len(fx), len(fy)):
+        return unpaired
+    x = np.array([vx[k] for k in both], float)
+    y = np.array([vy[k] for k in both], float)
+    return Sample(x, y, paired=True, n_left_out=len(fx) + len(fy) - 2 * len(both))
+
+
+def _pair_keys(df: pd.DataFrame, keys: list[str]) -> list[tuple[str, ...]]:
+    """Hashable match keys; missing budget fields (None or NaN) compare equal to each other."""
+    return [tuple("-" if pd.isna(v) else str(v) for v in row) for row in df[keys].itertuples(index=False)]
+
 
 @dataclass(frozen=True)
 class TostResult:
@@ -38,33 +90,67 @@ class TostResult:
     p_lower: float      # H0: diff <= -margin
     p_upper: float      # H0: diff >= +margin
     p_value: float      # max of the two: equivalence is shown when it is below alpha
-    ci_low: float       # (1 - 2 alpha) Welch interval of the difference, inside the margin iff equivalent
+    ci_low: float       # (1 - 2 alpha) t interval of the difference, inside the margin iff equivalent
     ci_high: float
     margin: float
+    paired: bool = False
 
 
-def tost(x: np.ndarray, y: np.ndarray, margin: float, alpha: float = 0.05) -> TostResult:
-    """TOST of mean(x) - mean(y) against ``±margin`` with Welch t-tests (unequal variances).
+def tost(x: np.ndarray, y: np.ndarray, margin: float, alpha: float = 0.05,
+         paired: bool = False) -> TostResult:
+    """TOST of mean(x) - mean(y) against ``±margin``: Welch t-tests, or one-sample t-tests of x - y.
 
-    Why Welch: strategies differ in spread (RL often has a heavier lower tail), so a pooled
-    variance would be wrong. The two tests are ``scipy.stats.ttest_ind`` on samples shifted by the
-    margin; the reported interval is the matching ``1 - 2 alpha`` Welch interval.
+    Why Welch when unpaired: strategies differ in spread (RL often has a heavier lower tail), so a
+    pooled variance would be wrong. Paired: the matched differences carry the comparison. Values are
+    centred first (the tests are shift-invariant), so accuracies near 91.6 with tiny spread do not
+    lose precision. Without any spread the difference is known exactly and decided as such.
     """
     if margin <= 0:
         raise ConfigError(f"the equivalence margin must be positive, got {margin}")
     x, y = np.asarray(x, float), np.asarray(y, float)
-    diff = float(x.mean() - y.mean())
-    if np.ptp(x) == 0 and np.ptp(y) == 0:
-        # No spread at all (e.g. every run found the optimum): the difference is known exactly.
-        diff = float(x[0] - y[0])
+    if paired:
+        d = x - y
+        diff = float(d.mean())
+        flat = np.ptp(d) == 0
+    else:
+        diff = float(x.mean() - y.mean())
+        flat = np.ptp(x) == 0 and np.ptp(y) == 0
+    if flat:
+        diff = float(d[0]) if paired else float(x[0] - y[0])
         p_lo, p_up = float(diff <= -margin), float(diff >= margin)
-        return TostResult(diff, p_lo, p_up, max(p_lo, p_up), diff, diff, float(margin))
-    lower = stats.ttest_ind(x + margin, y, equal_var=False, alternative="greater")
-    upper = stats.ttest_ind(x - margin, y, equal_var=False, alternative="less")
-    ci = stats.ttest_ind(x, y, equal_var=False).confidence_interval(confidence_level=1 - 2 * alpha)
-    return TostResult(diff=diff, p_lower=float(lower.pvalue),
-                      p_upper=float(upper.pvalue), p_value=float(max(lower.pvalue, upper.pvalue)),
-                      ci_low=float(ci.low), ci_high=float(ci.high), margin=float(margin))
+        return TostResult(diff, p_lo, p_up, max(p_lo, p_up), diff, diff, float(margin), paired)
+    level = 1 - 2 * alpha
+    if paired:
+        lower = stats.ttest_1samp(d, -margin, alternative="greater")
+        upper = stats.ttest_1samp(d, margin, alternative="less")
+        ci = stats.ttest_1samp(d, 0.0).confidence_interval(confidence_level=level)
+        low, high = float(ci.low), float(ci.high)
+    elif np.ptp(x) == 0 or np.ptp(y) == 0:
+        # One group without spread: Welch's test reduces to a one-sample t-test of the other group
+        # against that constant (the Welch-Satterthwaite df become n - 1); scipy would warn about
+        # "catastrophic cancellation" computing the zero variance of the constant group.
+        if np.ptp(y) == 0:  # e = x - c has mean diff
+            e = x - float(y[0])
+            lower = stats.ttest_1samp(e, -margin, alternative="greater")
+            upper = stats.ttest_1samp(e, margin, alternative="less")
+            ci = stats.ttest_1samp(e, 0.0).confidence_interval(confidence_level=level)
+            low, high = float(ci.low), float(ci.high)
+        else:  # e = y - c has mean -diff
+            e = y - float(x[0])
+            lower = stats.ttest_1samp(e, margin, alternative="less")
+            upper = stats.ttest_1samp(e, -margin, alternative="greater")
+            ci = stats.ttest_1samp(e, 0.0).confidence_interval(confidence_level=level)
+            low, high = -float(ci.high), -float(ci.low)
+    else:
+        centre = float(np.median(np.concatenate([x, y])))
+        xc, yc = x - centre, y - centre
+        lower = stats.ttest_ind(xc + margin, yc, equal_var=False, alternative="greater")
+        upper = stats.ttest_ind(xc - margin, yc, equal_var=False, alternative="less")
+        ci = stats.ttest_ind(xc, yc, equal_var=False).confidence_interval(confidence_level=level)
+        low, high = float(ci.low), float(ci.high)
+    return TostResult(diff=diff, p_lower=float(lower.pvalue), p_upper=float(upper.pvalue),
+                      p_value=float(max(lower.pvalue, upper.pvalue)), ci_low=low, ci_high=high,
+                      margin=float(margin), paired=paired)
 
 
 def cliffs_delta(x: np.ndarray, y: np.ndarray) -> float:
@@ -74,21 +160,71 @@ def cliffs_delta(x: np.ndarray, y: np.ndarray) -> float:
     return float(2 * u / (len(x) * len(y)) - 1)
 
 
-def median_diff_ci(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, confidence: float = 0.95,
+def _bootstrap_ci(sample: Sample, stat: str, rng: np.random.Generator,
+                  n_resamples: int = 2000) -> tuple[float, float]:
+    """95% percentile bootstrap interval of the mean or median difference.
+
+    Paired: resample pairs (the statistic of x - y); unpaired: resample each group independently
+    (statistic of x minus statistic of y). A sample without spread has the exact value as interval.
+    """
+    f = np.mean if stat == "mean" else np.median
+    if sample.paired:
+        d = sample.x - sample.y
+        if np.ptp(d) == 0:
+            return float(d[0]), float(d[0])
+        data: tuple[np.ndarray, ...] = (d,)
+
+        def statistic(a: np.ndarray, axis: int = -1) -> np.ndarray:
+            return f(a, axis=axis)
+    else:
+        if np.ptp(sample.x) == 0 and np.ptp(sample.y) == 0:
+            value = float(sample.x[0] - sample.y[0])
+            return value, value
+        data = (sample.x, sample.y)
+
+        def statistic(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:  # type: ignore[misc]
+            return f(a, axis=axis) - f(b, axis=axis)
+    res = stats.bootstrap(data, statistic, vectorized=True, n_resamples=n_resamples,
+                          confidence_level=CONFIDENCE, method="percentile", rng=rng)
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def median_diff_ci(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, confidence: float = CONFIDENCE,
                    n_resamples: int = 2000) -> tuple[float, float]:
     """Percentile bootstrap interval of median(x) - median(y), resampling each group independently."""
-    def stat(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
-        return np.median(a, axis=axis) - np.median(b, axis=axis)
+    if confidence != CONFIDENCE:
+        raise ConfigError(f"intervals are {CONFIDENCE:.0%} throughout the report, got {confidence}")
+    return _bootstrap_ci(Sample(np.asarray(x, float), np.asarray(y, float), False), "median", rng,
+                         n_resamples)
 
-    res = stats.bootstrap((np.asarray(x, float), np.asarray(y, float)), stat, vectorized=True,
-                          n_resamples=n_resamples, confidence_level=confidence, method="percentile",
-                          rng=rng)
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+def rank_test(sample: Sample, alternative: str) -> tuple[str, float, float, str]:
+    """(test name, statistic, p-value, note) of Wilcoxon signed-rank (paired) or Mann-Whitney U.
+
+    Degenerate samples are not passed to scipy: identical values (or all paired differences zero)
+    give p = NaN with a note saying why, which the verdict reads as "inconclusive".
+    """
+    if sample.paired:
+        name = f"Wilcoxon signed-rank ({alternative})"
+        d = sample.x - sample.y
+        if not np.any(d != 0):
+            return name, float("nan"), float("nan"), "every matched pair has the same value, so no test"
+        res = stats.wilcoxon(sample.x, sample.y, zero_method="pratt", alternative=alternative)
+        return name, float(res.statistic), float(res.pvalue), ""
+    name = f"Mann-Whitney U ({alternative})"
+    if np.ptp(np.concatenate([sample.x, sample.y])) == 0:
+        return name, float("nan"), float("nan"), "every run of both strategies has the same value, so no test"
+    res = stats.mannwhitneyu(sample.x, sample.y, alternative=alternative)
+    return name, float(res.statistic), float(res.pvalue), ""
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """x versus y on one per-run quantity: sizes, locations, effect sizes and one test."""
+    """x versus y on one per-run quantity: sizes, locations, effect sizes and one rank test.
+
+    Paired: ``median_diff`` is the median of the matched differences; unpaired: the difference of
+    the medians. Intervals are 95% percentile bootstrap intervals.
+    """
 
     n_x: int
     n_y: int
@@ -106,123 +242,53 @@ class Comparison:
     test: str
     statistic: float
     p_value: float
+    design: str = "unpaired"
+    n_left_out: int = 0
+    note: str = ""
 
 
-def compare(x: np.ndarray, y: np.ndarray, alternative: str, rng: np.random.Generator,
-            confidence: float = 0.95) -> Comparison:
-    """Mann-Whitney U of x vs y (``alternative`` as scipy's: 'two-sided', 'less', 'greater').
+def compare(x: np.ndarray | Sample, y: np.ndarray | None = None, alternative: str = "two-sided",
+            rng: np.random.Generator | None = None) -> Comparison:
+    """Rank test of x vs y (``alternative`` as scipy's: 'two-sided', 'less', 'greater').
 
-    Why Mann-Whitney: per-run finals, areas and sizes are bounded and skewed (many runs hit the same
-    optimum), so a rank test is the honest default; the mean difference (Welch CI) and the median
-    difference (bootstrap CI) give the size of the effect in the quantity's own units.
+    ``x`` is a :class:`Sample` (from :func:`match`, paired or not) or an array with ``y`` (unpaired).
+    Why rank tests: per-run finals, areas and sizes are bounded and skewed (many runs hit the same
+    optimum); the mean and median differences (bootstrap intervals) give the effect in the
+    quantity's own units. Fewer than two finite values in a group: every number is NaN, with a note.
     """
-    x = np.asarray(x, float)
-    y = np.asarray(y, float)
-    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
-    nan = float("nan")
-    if len(x) < 2 or len(y) < 2:
-        return Comparison(len(x), len(y), *(nan,) * 11, test="Mann-Whitney U", statistic=nan, p_value=nan)
-    mw = stats.mannwhitneyu(x, y, alternative=alternative)
-    if np.ptp(x) == 0 and np.ptp(y) == 0:
-        welch = (float(x[0] - y[0]),) * 2
+    if rng is None:
+        raise ConfigError("compare needs the report's random generator (rng=) for its bootstrap")
+    if isinstance(x, Sample):
+        sample = x
     else:
-        ci = stats.ttest_ind(x, y, equal_var=False).confidence_interval(confidence_level=confidence)
-        welch = (float(ci.low), float(ci.high))
-    med = median_diff_ci(x, y, rng, confidence)
+        xa, ya = np.asarray(x, float), np.asarray(y, float)
+        sample = Sample(xa[np.isfinite(xa)], ya[np.isfinite(ya)], paired=False)
+    nx, ny = len(sample.x), len(sample.y)
+    nan = float("nan")
+    test = "Wilcoxon signed-rank" if sample.paired else "Mann-Whitney U"
+    if nx < 2 or ny < 2:
+        return Comparison(nx, ny, *(nan,) * 11, test=test, statistic=nan, p_value=nan,
+                          design=sample.design, n_left_out=sample.n_left_out,
+                          note=f"needs at least two runs per strategy (have {nx} and {ny})")
+    test, statistic, p, note = rank_test(sample, alternative)
+    mean_ci = _bootstrap_ci(sample, "mean", rng)
+    median_ci = _bootstrap_ci(sample, "median", rng)
+    median_diff = (float(np.median(sample.x - sample.y)) if sample.paired
+                   else float(np.median(sample.x) - np.median(sample.y)))
     return Comparison(
-        n_x=len(x), n_y=len(y), mean_x=float(x.mean()), mean_y=float(y.mean()),
-        median_x=float(np.median(x)), median_y=float(np.median(y)),
-        mean_diff=float(x.mean() - y.mean()), mean_diff_low=welch[0], mean_diff_high=welch[1],
-        median_diff=float(np.median(x) - np.median(y)), median_diff_low=med[0], median_diff_high=med[1],
-        cliffs_delta=float(2 * mw.statistic / (len(x) * len(y)) - 1),
-        test=f"Mann-Whitney U ({alternative})", statistic=float(mw.statistic), p_value=float(mw.pvalue))
+        n_x=nx, n_y=ny, mean_x=float(sample.x.mean()), mean_y=float(sample.y.mean()),
+        median_x=float(np.median(sample.x)), median_y=float(np.median(sample.y)),
+        mean_diff=float(sample.x.mean() - sample.y.mean()), mean_diff_low=mean_ci[0],
+        mean_diff_high=mean_ci[1], median_diff=median_diff, median_diff_low=median_ci[0],
+        median_diff_high=median_ci[1], cliffs_delta=cliffs_delta(sample.x, sample.y), test=test,
+        statistic=statistic, p_value=p, design=sample.design, n_left_out=sample.n_left_out, note=note)
 
 
-CLAIMS: tuple[tuple[str, str, str], ...] = (
-    ("same final accuracy", "final", "equivalence"),
-    ("evolution has better anytime performance", "auc_time", "less"),
-    ("evolution finds smaller models", "final_params", "less"),
-)
-"""(claim, per-run column, test): the three conclusions of Real et al. 2019, evolution versus RL."""
-
-
-def verdict(table: pd.DataFrame, rng: np.random.Generator, *, rl: str = DEFAULT_RL,
-            evolution: str = DEFAULT_EVOLUTION, margin: float = 0.1, alpha: float = 0.05,
-            anytime: str = "auc_time") -> pd.DataFrame:
-    """One row per setting and claim: the test, n per group, effect sizes, p-value and "holds" or not.
-
-    ``table`` is :func:`~nasarena.results.aggregate.run_table`'s output (failed runs are dropped
-    here). ``margin`` is in the final metric's units (percentage points for accuracies). ``anytime``
-    picks the regret area (``auc_time`` or ``auc_evals``). A setting that lacks either strategy gets
-    rows marked "not tested" with the reason, rather than being silently skipped.
-    """
-    if not 0 < alpha < 0.5:
-        raise ConfigError(f"alpha must be in (0, 0.5), got {alpha}")
-    ok = table[~table["failed"]] if "failed" in table else table
-    rows: list[dict] = []
-    for setting, sub in ok.groupby(list(SETTING_KEYS), sort=True, dropna=False):
-        ident = dict(zip(SETTING_KEYS, setting, strict=True))
-        groups = {name: sub[sub[S.STRATEGY] == name] for name in (rl, evolution)}
-        for claim, column, kind in CLAIMS:
-            column = anytime if column == "auc_time" else column
-            base = {**ident, "claim": claim, "quantity": column, "evolution": evolution, "rl": rl}
-            evo = groups[evolution][column].to_numpy(float)
-            rlv = groups[rl][column].to_numpy(float)
-            evo, rlv = evo[np.isfinite(evo)], rlv[np.isfinite(rlv)]
-            if len(evo) < 2 or len(rlv) < 2:
-                rows.append({**base, "n_evolution": len(evo), "n_rl": len(rlv), "verdict": "not tested",
-                             "holds": False, "sentence": f"Needs at least two completed runs "
-                             f"with a finite {column} for both {evolution!r} and {rl!r} "
-                             f"(have {len(evo)} and {len(rlv)})."})
-                continue
-            alt = "two-sided" if kind == "equivalence" else kind
-            c = compare(evo, rlv, alt, rng)
-            row = {**base, **_renamed(c)}
-            if kind == "equivalence":
-                t = tost(evo, rlv, margin, alpha)
-                row.update(test=f"TOST (Welch, margin ±{margin:g})", statistic=np.nan, p_value=t.p_value,
-                           margin=margin, tost_ci_low=t.ci_low, tost_ci_high=t.ci_high,
-                           p_difference=c.p_value, test_difference=c.test)
-                holds = t.p_value < alpha
-                row["sentence"] = _equivalence_sentence(t, c.p_value, alpha, evolution, rl)
-            else:
-                holds = c.p_value < alpha
-                row["sentence"] = _one_sided_sentence(claim, column, c, alpha, evolution, rl, holds)
-            row.update(alpha=alpha, holds=bool(holds), verdict="holds" if holds else "does not hold")
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _renamed(c: Comparison) -> dict:
-    d = asdict(c)
-    out = {"n_evolution": d.pop("n_x"), "n_rl": d.pop("n_y")}
-    for key in ("mean", "median"):
-        out[f"{key}_evolution"] = d.pop(f"{key}_x")
-        out[f"{key}_rl"] = d.pop(f"{key}_y")
-    return {**out, **d}
-
-
-def _equivalence_sentence(t: TostResult, p_diff: float, alpha: float, evo: str, rl: str) -> str:
-    ci = f"{1 - 2 * alpha:.0%} CI of the difference [{t.ci_low:+.3f}, {t.ci_high:+.3f}]"
-    head = (f"Mean final metric of {evo} minus {rl} is {t.diff:+.3f} ({ci}); TOST against ±{t.margin:g} "
-            f"gives p = {_p(t.p_value)}")
-    if t.p_value < alpha:
-        return head + f", so the two are equivalent within ±{t.margin:g}: the claim holds."
-    side = "higher" if t.diff > 0 else "lower"
-    tail = (f"a significant difference ({evo} {side}; Mann-Whitney p = {_p(p_diff)})" if p_diff < alpha else
-            f"no significant difference either (Mann-Whitney p = {_p(p_diff)}), so the data are "
-            f"inconclusive at this margin")
-    return head + f", so equivalence within ±{t.margin:g} is not shown, with {tail}: the claim does not hold."
-
-
-def _one_sided_sentence(claim: str, column: str, c: Comparison, alpha: float, evo: str, rl: str,
-                        holds: bool) -> str:
-    what = QUANTITY_NAMES.get(column, f"per-run {column}")
-    return (f"Median {what}: {evo} {c.median_x:.4g} vs {rl} {c.median_y:.4g} "
-            f"(difference {c.median_diff:+.4g}, "
-            f"95% CI [{c.median_diff_low:+.4g}, {c.median_diff_high:+.4g}]; "
-            f"Cliff's delta {c.cliffs_delta:+.2f}); one-sided Mann-Whitney p = {_p(c.p_value)}: "
-            f"'{claim}' {'holds' if holds else 'does not hold'} at alpha = {alpha:g}.")
+def p_text(p: float) -> str:
+    """A p-value for a sentence: 3 decimals, scientific below 0.001, "n/a" when no test was done."""
+    if not np.isfinite(p):
+        return "n/a"
+    return f"{p:.2e}" if p < 1e-3 else f"{p:.3f}"
 
 
 QUANTITY_NAMES: dict[str, str] = {
@@ -235,8 +301,12 @@ QUANTITY_NAMES: dict[str, str] = {
 """Readable names of the per-run quantities, for sentences and tables."""
 
 
-def _p(p: float) -> str:
-    return f"{p:.2e}" if p < 1e-3 else f"{p:.3f}"
+def _direction(c: dict) -> float:
+    """Sign of "x above y": the median paired difference (its mean when that is 0) for paired
+    samples, Cliff's delta for unpaired ones, matching what each rank test looks at."""
+    if c["design"] == "paired":
+        return float(np.sign(c["median_diff"]) or np.sign(c["mean_diff"]))
+    return float(np.sign(c["cliffs_delta"]))
 
 
 COMPARED: tuple[tuple[str, str], ...] = (
@@ -250,10 +320,12 @@ def compare_to_reference(table: pd.DataFrame, rng: np.random.Generator, referenc
                          alpha: float = 0.05) -> pd.DataFrame:
     """Every strategy versus ``reference`` on each quantity of :data:`COMPARED`, per setting.
 
-    Two-sided Mann-Whitney U per pair with Benjamini-Hochberg adjustment over the strategies of a
-    setting and quantity (``p_adjusted``); ``outcome`` says "better", "worse" or "no significant
-    difference" than the reference at ``alpha``, using the quantity's direction. Why: this ranks a
-    new strategy among the baselines with one table, without testing every pair.
+    Two-sided rank test per pair (paired Wilcoxon on matched seeds where :func:`match` finds pairs,
+    else Mann-Whitney U) with Benjamini-Hochberg adjustment over the strategies of a setting and
+    quantity (``p_adjusted``); ``outcome`` says "better", "worse" or "no significant difference"
+    than the reference at ``alpha``, using the quantity's direction and the sign of the median
+    difference. Why: this ranks a new strategy among the baselines with one table, without testing
+    every pair.
     """
     ok = table[~table["failed"]] if "failed" in table else table
     rows: list[dict] = []
@@ -267,7 +339,7 @@ def compare_to_reference(table: pd.DataFrame, rng: np.random.Generator, referenc
                 continue
             block: list[dict] = []
             for name, grp in sub[sub[S.STRATEGY] != reference].groupby(S.STRATEGY, sort=True):
-                c = compare(grp[column].to_numpy(float), ref[column].to_numpy(float), "two-sided", rng)
+                c = compare(match(grp, ref, column), alternative="two-sided", rng=rng)
                 block.append({**ident, S.STRATEGY: name, "reference": reference, "quantity": column,
                               "better": better, **asdict(c)})
             p = np.array([b["p_value"] for b in block], float)
@@ -277,7 +349,7 @@ def compare_to_reference(table: pd.DataFrame, rng: np.random.Generator, referenc
                 adj[fin] = stats.false_discovery_control(p[fin], method="bh")
             for b, pa in zip(block, adj, strict=True):
                 b["p_adjusted"] = pa
-                sign = np.sign(b["cliffs_delta"]) * (1 if better == "higher" else -1)
+                sign = _direction(b) * (1 if better == "higher" else -1)
                 b["outcome"] = ("no significant difference" if not pa < alpha or sign == 0
                                 else "better" if sign > 0 else "worse")
             rows.extend(block)

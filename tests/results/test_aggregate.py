@@ -108,10 +108,36 @@ def test_bootstrap_band_agrees_with_scipy_percentile_bootstrap():
 
 
 def test_bootstrap_band_ignores_undefined_cells():
-    x = np.array([[1.0, np.nan], [3.0, 5.0], [5.0, np.nan]])
+    x = np.array([[1.0, np.nan], [3.0, 5.0], [5.0, np.nan], [7.0, 6.0]])
     lo, hi = A.bootstrap_mean_band(x, 500, np.random.default_rng(0))
-    assert 1 <= lo[0] <= 3 <= hi[0] <= 5
-    assert lo[1] == hi[1] == 5.0  # resamples with no defined run are dropped, not averaged as 0
+    assert 1 <= lo[0] <= 4 <= hi[0] <= 7
+    assert lo[1] >= 5.0 and hi[1] <= 6.0  # resamples' undefined runs are dropped, not averaged as 0
+
+
+def test_no_band_from_a_single_run():
+    x = np.array([[1.0, np.nan, 2.0], [np.nan, np.nan, 4.0]])
+    lo, hi = A.bootstrap_mean_band(x, 200, np.random.default_rng(0))
+    assert np.isnan(lo[:2]).all() and np.isnan(hi[:2]).all()  # one run (or none): no "95% band"
+    assert 2.0 <= lo[2] <= hi[2] <= 4.0
+    traj = _traj("a", [10, 20], [80, 90])
+    c = A.anytime_curves(traj, _runs(("a", "s", "ok", 40.0, None)), np.random.default_rng(0), n_boot=50)
+    assert c["mean"].notna().any() and c["ci_low"].isna().all() and c["ci_high"].isna().all()
+
+
+def test_evaluation_curves_stop_where_runs_stop():
+    # A time budget: run a stopped after 3 evaluations, run b after 5. On the evaluations axis the
+    # curve ends at 3 (no made-up values for a at 4 and 5); on the time axis both go to the budget.
+    traj = pd.concat([_traj("a", [10, 20, 30], [80, 85, 86]),
+                      _traj("b", [5, 10, 15, 20, 25], [70, 75, 76, 77, 78])])
+    runs = _runs(("a", "s", "ok", 40.0, None), ("b", "s", "ok", 40.0, None))
+    c = A.anytime_curves(traj, runs, np.random.default_rng(0), n_boot=50, metrics=(S.INC_FINAL,))
+    ev = c[c["axis"] == "evals"].set_index("x")
+    assert list(ev.index) == [1, 2, 3, 4, 5]
+    assert ev.loc[3, "mean"] == pytest.approx(81) and ev.loc[[4, 5], "mean"].isna().all()
+    assert list(ev.loc[[4, 5], "n_defined"]) == [1, 1]
+    assert ev["run_end_min"].iloc[0] == 3 and ev["run_end_max"].iloc[0] == 5
+    tm = c[c["axis"] == "time"]
+    assert tm["x"].iloc[-1] == pytest.approx(40) and tm["mean"].iloc[-1] == pytest.approx(82)
 
 
 def test_regret_auc_of_known_step_curves():

@@ -55,6 +55,31 @@ def test_write_pareto_on_a_real_study(tmp_path: Path) -> None:
     assert "| regularized-evolution-mo |" in md
     with pytest.raises(ConfigError, match="two objectives"):
         write_pareto(study, tmp_path / "q", ("score", "params", "flops"))
+    # A fixed reference point: stated in the text and in the hypervolume figure's caption; the
+    # legend and the caption both say mean over runs with the number of runs.
+    fixed, md_fixed = write_pareto(study, tmp_path / "r", "score,params", with_final=False,
+                                   reference=(60.0, 2.0), n_boot=100)
+    assert "score 60, params 2" in md_fixed and "given by the user" in md_fixed
+    caption = next(ln for ln in md_fixed.splitlines() if "hypervolume_time.png" in ln)
+    assert "reference point score 60, params 2" in caption and "number of runs" in caption
+    hv = pd.read_csv(fixed["hypervolume.csv"])
+    assert hv["hv_final_mean"].between(0, 1).all()
+    with pytest.raises(ConfigError, match="must be worse than the best"):
+        write_pareto(study, tmp_path / "s2", "score,params", with_final=False, reference=(99.0, 2.0))
+
+
+def test_hypervolume_legend_matches_the_caption_and_no_band_from_one_run() -> None:
+    from nasarena.results.pareto import plot_hypervolume
+
+    summary = pd.DataFrame({S.STRATEGY: ["x", "x", "y", "y"], "time": [1.0, 10.0, 1.0, 10.0],
+                            "mean": [0.1, 0.5, 0.2, 0.6], "ci_low": [0.05, 0.4, np.nan, np.nan],
+                            "ci_high": [0.2, 0.6, np.nan, np.nan], "n_runs": [5, 5, 1, 1]})
+    fig = plot_hypervolume(summary, "time", reference=np.array([-60.0, 2.0]))
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["x (mean of 5 runs)", "y (mean of 1 run, no band)"]
+    assert len(ax.collections) == 1  # one band: x's; y has a single run
+    assert "reference point: score 60, params 2" in " ".join(t.get_text() for t in ax.texts)
 
 
 def test_prefix_hypervolumes_equal_hypervolume_of_every_prefix():
