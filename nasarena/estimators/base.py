@@ -16,7 +16,7 @@ oracle stays a pure function of (architecture, fidelity, random draw, handle).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -26,13 +26,24 @@ from nasarena.errors import ConfigError, UnsupportedError
 from nasarena.spaces.base import Arch, SearchSpace
 
 
-@dataclass(frozen=True, order=True, init=False)
+@dataclass(frozen=True, init=False)
 class Fidelity:
     """How cheaply to estimate performance (the survey's lower-fidelity knobs).
 
-    ``None`` in a field means "the oracle's full value". Tabular oracles typically vary only
-    ``epochs``; live training can vary all of them. Fidelities are ordered field by field, and
-    oracles list theirs from cheapest to most expensive.
+    ``None`` in a field (or a size knob left out) means "the oracle's full value", and ``Fidelity()``
+    (:data:`FULL`) means the oracle's top fidelity everywhere: ``Oracle.check_fidelity``, the runner
+    and the strategies' default all resolve it to ``oracle.fidelities[-1]``. Tabular oracles
+    typically vary only ``epochs``; live training can vary all of them.
+
+    **Cost order.** Every field and knob is a size (more is costlier), so ``a <= b`` means *a is
+    nowhere larger than b* (a missing value counts as the full one, larger than any number) and
+    ``a < b`` means that and ``a != b``. That is a partial order and comparisons never raise: of
+    ``Fidelity(epochs=12, channels=8)`` and ``Fidelity(epochs=3)`` neither is ``<`` the other,
+    because which is cheaper depends on the network (here 12 x 8 channels vs 3 x the full 16). The
+    order that decides is the oracle's: ``oracle.fidelities`` lists its fidelities cheapest first
+    (tables by their mean cost, official caches by epochs, live training by its cost model), is
+    never contradicted by ``<`` (a later fidelity is never below an earlier one; the oracle
+    conformance suite checks it), and is the rank the runner uses for the incumbent.
 
     ``epochs``, ``data_fraction`` and ``resolution`` mean the same for every space. ``size`` holds the
     *space's own* size knobs as sorted ``(name, value)`` pairs (NB201: ``channels``, ``cells``; macro
@@ -66,6 +77,36 @@ class Fidelity:
         if name in Fidelity.LEGACY_SIZE:
             return dict(self.__dict__.get("size", ())).get(name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _sizes(self) -> dict[str, float]:
+        """Every set field and knob by name (missing ones are the full value)."""
+        out = {k: v for k, v in (("epochs", self.epochs), ("data_fraction", self.data_fraction),
+                                 ("resolution", self.resolution)) if v is not None}
+        out.update(self.size)
+        return out
+
+    def __le__(self, other: object) -> bool:
+        """Nowhere larger than ``other`` (see the class docstring); never raises on None fields."""
+        if not isinstance(other, Fidelity):
+            return NotImplemented
+        mine, theirs = self._sizes(), other._sizes()
+        # a value only this one sets is below the other's full value; one only the other sets is not
+        return all(k in mine and mine[k] <= v for k, v in theirs.items())
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Fidelity):
+            return NotImplemented
+        return self != other and self <= other
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Fidelity):
+            return NotImplemented
+        return other <= self
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Fidelity):
+            return NotImplemented
+        return other < self
 
     def knob(self, name: str, default: Any = None) -> Any:
         """The value of size knob ``name`` (``default`` when the fidelity leaves it at full)."""
@@ -107,6 +148,23 @@ class Fidelity:
 
 
 FULL = Fidelity()
+
+
+def cheapest_first(fidelities: Iterable[Fidelity],
+                   cost: Mapping[Fidelity, float] | None = None) -> tuple[Fidelity, ...]:
+    """Distinct fidelities in an oracle's cost order: by ``cost[f]`` (e.g. a table's mean cost) if
+    given, ties (or no costs) by a linear extension of ``<`` (epochs, data fraction, resolution, then
+    the size knobs by name, compared lexicographically with full values last); ``Fidelity()`` last."""
+    fids = list(dict.fromkeys(fidelities))
+    knobs = sorted({k for f in fids for k, _ in f.size})
+    names = ("epochs", "data_fraction", "resolution", *knobs)
+
+    def key(f: Fidelity) -> tuple[bool, float, tuple[float, ...]]:
+        sizes = f._sizes()  # Fidelity() is above every other one whatever its cost: it means the top
+        return (f == FULL, cost.get(f, 0.0) if cost else 0.0,
+                tuple(float(sizes.get(n, math.inf)) for n in names))
+
+    return tuple(sorted(fids, key=key))
 
 #: What an oracle may offer (:meth:`Oracle.capabilities`) and a strategy may require or use.
 MULTI_FIDELITY, CONTINUE, WARM_START, SHARED = "multi-fidelity", "continue", "warm-start", "shared"

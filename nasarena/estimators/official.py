@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nasarena.errors import ConfigError, DataError, unknown
-from nasarena.estimators.base import Evaluation, Fidelity, Oracle
+from nasarena.estimators.base import Evaluation, Fidelity, Oracle, cheapest_first
 from nasarena.estimators.official_cache import OfficialCache, RunGroup
 from nasarena.estimators.official_import import CHANNELS, default_cache_dir
 from nasarena.spaces.base import Arch, SearchSpace
@@ -104,7 +104,7 @@ class _OfficialOracle(Oracle):
                 raise ConfigError(f"{self.flavour} on {self.dataset}: epochs={e} is neither a training "
                                   f"schedule of this cache (hp {sorted(hps)}) nor an epoch "
                                   f"1..{int(self.full_hp) - 1} of the hp={self.full_hp} curve")
-        self.fidelities = tuple(sorted(self._source))
+        self.fidelities = cheapest_first(self._source)  # all differ in epochs only
         # space (mixed-radix) index -> official index, and arch tuple -> official index for queries
         self._official = np.full(self.space.size, -1, dtype=np.int64)
         self._official[self.cache.space_index] = np.arange(len(self.cache.space_index))

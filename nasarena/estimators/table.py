@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from nasarena.errors import ConfigError, DataError, InvalidArchitectureError, unknown
-from nasarena.estimators.base import FULL, Evaluation, Fidelity, Oracle
+from nasarena.estimators.base import FULL, Evaluation, Fidelity, Oracle, cheapest_first
 from nasarena.spaces.base import Arch, SearchSpace, SubsetSpace
 
 _AUTO = "<auto>"  # sentinel: "use the default column name if the table has it"
@@ -118,12 +118,6 @@ def _fidelity_of(value: Any) -> Fidelity:
     if isinstance(value, float) and value.is_integer():
         return Fidelity(epochs=int(value))
     return Fidelity.parse(str(value))
-
-
-def fidelity_sort_key(f: Fidelity) -> tuple[float, ...]:
-    """Order fidelities cheapest first; an unset field means the full value (sorts last)."""
-    return tuple(math.inf if v is None else float(v)
-                 for v in (f.epochs, f.data_fraction, f.channels, f.cells, f.resolution))
 
 
 def _curve(value: Any) -> tuple[float, ...] | None:
@@ -248,7 +242,12 @@ class TableOracle(Oracle):
         curves = [None] * n if cols["curve_column"] is None else \
             [_curve(v) for v in frame[cols["curve_column"]].tolist()]
 
-        self.fidelities = tuple(sorted(set(fids), key=fidelity_sort_key))
+        sums: dict[Fidelity, list[float]] = {}
+        for f, c in zip(fids, cost, strict=True):
+            sums.setdefault(f, []).append(c)
+        # cheapest first by the table's own mean cost (NaN costs skipped), ties by the fields
+        self.fidelities = cheapest_first(sums, {f: _nanmean(c) if any(v == v for v in c) else 0.0
+                                                for f, c in sums.items()})
         order = range(n) if cols["seed_column"] is None else \
             sorted(range(n), key=lambda i: (seeds[i] if not math.isnan(seeds[i]) else math.inf, i))
         use_final = cols["final_column"] is not None
@@ -384,5 +383,5 @@ class FinalFromTable(Oracle):
                 "final_metric_source": f"column {self.final_column!r} of {self.path}"}
 
 
-__all__ = ["FinalFromTable", "TableOracle", "check_columns", "fidelity_sort_key", "parse_archs",
+__all__ = ["FinalFromTable", "TableOracle", "check_columns", "parse_archs",
            "read_final_column", "read_frame"]
