@@ -25,13 +25,12 @@ oracle trains from scratch (a warm-start parent first), logs why, and charges th
 **Final metric** (harness only): the test accuracy of ``arch`` trained at ``final_fidelity``
 (default: the oracle's highest fidelity) with training seed ``final_seed`` (default 0). It is a
 pure function of the architecture (the runner caches it per architecture) and comparable across
-strategies whatever fidelities they searched at. The runner asks for it when an architecture is
-first proposed, before evaluating it, so the oracle trains that key then, outside the study's clock
-(it is the measurement, not the search); with the default ``n_seeds=1`` a search at the final
-fidelity then finds its evaluation in the cache and is charged the measured cost, so nothing is
-trained twice. A multi-fidelity strategy makes every proposed architecture train once at the final
-fidelity as well; pass a cheaper ``final_fidelity`` to bound that. ``best_final`` is unknown (NaN)
-unless given.
+strategies whatever fidelities they searched at. The runner asks for it only when an architecture
+becomes the incumbent, outside the study's clock (it is the measurement, not the search); with the
+default ``n_seeds=1``, an incumbent evaluated at the final fidelity is that same cached training, so
+nothing is trained twice. An incumbent found at a lower fidelity is trained once more at the final
+fidelity; pass a cheaper ``final_fidelity`` to bound that. ``best_final`` is unknown (NaN) unless
+given.
 
 **Threads (CPU).** ``num_threads`` defaults to 2, lowered to ``$OMP_NUM_THREADS`` when that is set
 (the study runner sets it to 1 in its worker processes): OpenMP threads that outnumber free cores
