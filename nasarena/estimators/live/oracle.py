@@ -52,7 +52,7 @@ import numpy as np
 import torch
 
 from nasarena.errors import ConfigError, StrategyError
-from nasarena.estimators.base import FULL, Evaluation, Fidelity, Oracle
+from nasarena.estimators.base import CONTINUE, FULL, WARM_START, Evaluation, Fidelity, Oracle
 from nasarena.estimators.live.args import flag, num, parse_fidelities
 from nasarena.estimators.live.cache import CacheKey, EvalCache, continue_cost, now_utc
 from nasarena.estimators.live.checkpoints import CheckpointError, CheckpointStore
@@ -82,7 +82,6 @@ CPU_LADDER: tuple[Fidelity, ...] = (
 NB201_LADDER: tuple[Fidelity, ...] = (Fidelity(epochs=12), Fidelity(epochs=200))
 FULL_VALUES = {"epochs": 200, "data_fraction": 1.0, "channels": 16, "cells": 5}
 SCHEDULES = ("top", "own")
-_HAS_HANDLE = "handle" in {f.name for f in dataclasses.fields(Evaluation)}
 
 
 class LiveOracle(Oracle):
@@ -92,6 +91,7 @@ class LiveOracle(Oracle):
     datasets: ClassVar[tuple[str, ...]] = ("synthetic", "cifar10", "cifar100")
     metric: ClassVar[str] = "valid_acc_live"
     final_metric_name: ClassVar[str] = "test_acc_live"
+    offers: ClassVar[frozenset[str]] = frozenset({"multi-fidelity", CONTINUE, WARM_START})
 
     def __init__(self, dataset: str = "synthetic", fidelities: Any = None, *,
                  data_dir: str | os.PathLike[str] | None = None,
@@ -194,13 +194,13 @@ class LiveOracle(Oracle):
         return "-T" + hashlib.sha1(json.dumps(longer).encode()).hexdigest()[:6]
 
     def capabilities(self) -> frozenset[str]:
-        """"multi-fidelity" with several fidelities; "continue" (top-epoch schedules) and
-        "warm-start" when a cache holds the checkpoints."""
-        caps = {"multi-fidelity"} if len(self.fidelities) > 1 else set()
+        """The base's ("multi-fidelity" with several fidelities), plus "warm-start" and, with top-epoch
+        schedules, "continue" when a cache holds the checkpoints."""
+        caps = set(super().capabilities())
         if self.cache is not None:
-            caps.add("warm-start")
+            caps.add(WARM_START)
             if self.schedule == "top":
-                caps.add("continue")
+                caps.add(CONTINUE)
         return frozenset(caps)
 
     def cost_of(self, arch: Arch, fidelity: Fidelity) -> tuple[float, float]:
@@ -386,15 +386,14 @@ class LiveOracle(Oracle):
             return dataclasses.replace(ev, params=float(rec["params"]), flops=float(rec["flops"]),
                                        extras=extras)
         cost = continue_cost(rec, from_epochs) if from_epochs else float(rec["cost"])
-        ev = Evaluation(arch=arch, fidelity=fid, score=float(rec["score"]), cost=cost,
-                        params=float(rec["params"]), flops=float(rec["flops"]),
-                        curve=tuple(rec["curve"]), extras=extras)
+        handle = None
         if self.checkpoints is not None:
             self._handed.add(key.digest())
             self.checkpoints.touch(key.digest())
-            if _HAS_HANDLE:
-                ev = dataclasses.replace(ev, handle=key)
-        return ev
+            handle = key
+        return Evaluation(arch=arch, fidelity=fid, score=float(rec["score"]), cost=cost,
+                          params=float(rec["params"]), flops=float(rec["flops"]),
+                          curve=tuple(rec["curve"]), extras=extras, handle=handle)
 
     # ---- harness-only ----------------------------------------------------------------------
     def final_metric(self, arch: Arch) -> float:

@@ -50,10 +50,6 @@ def test_kendall_sample_has_no_isomorphic_duplicates(n: int) -> None:
 
 
 def test_continue_script_runs_on_cpu(capsys) -> None:
-    from nasarena.estimators.live.oracle import _HAS_HANDLE
-
-    if not _HAS_HANDLE:
-        pytest.skip("needs Evaluation.handle (the issue-9 contract)")
     bench = _load("live_continue")
     assert bench.main(["--n-archs", "2", "--low", "1", "--high", "2", "--channels", "4", "--train", "64",
                        "--eval", "16", "--batch", "32"]) == 0

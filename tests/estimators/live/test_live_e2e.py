@@ -9,13 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasarena.errors import SearchExhausted
+from nasarena.errors import SearchExhausted, UnsupportedError
 from nasarena.estimators.base import Fidelity
-from nasarena.estimators.live.oracle import _HAS_HANDLE
 from nasarena.strategies import base as strategy_base
-
-pytestmark = pytest.mark.skipif(not (_HAS_HANDLE and hasattr(strategy_base.Strategy, "continue_")),
-                                reason="needs the issue-9 contract (Evaluation.handle, Strategy.continue_)")
 
 A = (3, 3, 3, 1, 3, 2)
 B = (1, 3, 2, 1, 0, 3)
@@ -72,8 +68,8 @@ def test_fresh_continue_and_warm_start_through_the_runner(tmp_path: Path) -> Non
     assert df["ok"].all() and (df["cost"] > 0).all()
     fresh, cont, warm = (df.iloc[i] for i in range(3))
     # the continuation is charged its two extra epochs only, and its lineage's cost adds up
-    straight = LiveOracle(**{**_config(tmp_path, "random").oracle_kwargs,
-                             "cache_dir": str(tmp_path / "other")}).evaluate(A, HIGH, np.random.default_rng(0))
+    other = {**_config(tmp_path, "random").oracle_kwargs, "cache_dir": str(tmp_path / "other")}
+    straight = LiveOracle(**other).evaluate(A, HIGH, np.random.default_rng(0))
     assert cont["score"] == straight.score  # the same numbers as one straight-through training
     assert cont["cost"] < straight.cost
     assert cont["cum_cost"] == pytest.approx(fresh["cost"] + cont["cost"])
@@ -82,9 +78,11 @@ def test_fresh_continue_and_warm_start_through_the_runner(tmp_path: Path) -> Non
 
 
 def test_the_runner_refuses_a_lineage_strategy_on_a_live_oracle_without_cache(tmp_path: Path) -> None:
+    import dataclasses
+
     from nasarena.bench.runner import run
 
     config = _config(tmp_path, f"{__file__}:LineageProbe")
-    config.oracle_kwargs["cache_dir"] = "none"
-    res = run(config)
-    assert not res.ok and "continue" in res.error and "warm-start" in res.error
+    config = dataclasses.replace(config, oracle_kwargs={**config.oracle_kwargs, "cache_dir": "none"})
+    with pytest.raises(UnsupportedError, match="'continue' is offered by .*'live'"):
+        run(config)

@@ -16,9 +16,7 @@ from nasarena.estimators.base import Fidelity
 from nasarena.estimators.live import oracle as oracle_mod
 from nasarena.estimators.live.cache import SCHEMA, CacheKey, EvalCache
 from nasarena.estimators.live.cli import checkpoint_usage, tabulate
-from nasarena.estimators.live.oracle import _HAS_HANDLE, LiveOracle
-
-pytestmark = pytest.mark.skipif(not _HAS_HANDLE, reason="needs Evaluation.handle (the issue-9 contract)")
+from nasarena.estimators.live.oracle import LiveOracle
 
 BEST = (3, 3, 3, 1, 3, 2)
 OTHER = (1, 3, 2, 1, 0, 3)
