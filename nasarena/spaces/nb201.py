@@ -31,6 +31,8 @@ class NB201Space(SearchSpace):
     #: Live-training size knobs (:mod:`nasarena.spaces.trainable`); full values are the benchmark's.
     size_knobs = (SizeKnob("channels", int, 16, 1, "channels C of the first stage"),
                   SizeKnob("cells", int, 5, 0, "cells N per stage"))
+    #: The size of the live oracle's CPU smoke fidelities on the generated dataset.
+    cpu_size = {"channels": 8, "cells": 1}
 
     @property
     def size(self) -> int:

@@ -1,11 +1,17 @@
-"""``live``: the oracle that trains NB201 networks (same interface as the tabular oracles).
+"""``live``: the oracle that trains networks of any trainable space (same interface as the tables).
+
+``space`` names it (``nb201``, the default, ``nats-sss``, ``chain``, ``residual``, ``dense``, or a
+:class:`~nasarena.spaces.base.SearchSpace` with the :mod:`nasarena.spaces.trainable` methods): the
+space builds the network, counts its params/FLOPs and declares its own size knobs (NB201: channels,
+cells; macro spaces: width_mult, depth_limit), which fidelities set beside the generic epochs,
+data fraction and resolution.
 
 ``evaluate(arch, fidelity, rng)`` trains ``arch`` at one of the oracle's fidelities with one of
 ``n_seeds`` training seeds (drawn from the caller's generator, like a tabular oracle draws one of
 its recorded seeds) and returns the final-epoch validation accuracy (percent) as ``score``, the
 per-epoch validation accuracies as ``curve``, the measured training time in seconds as ``cost``
 (CUDA events on a GPU, wall clock on a CPU), and params/FLOPs of the network actually trained
-(from :mod:`nasarena.spaces.nb201_cost` at the fidelity's channels, cells and resolution).
+(the space's ``model_cost`` at the fidelity's size knobs and resolution).
 Failures are results: a diverged loss, a CUDA OOM that persists at half batch, or any exception
 gives ``ok=False`` with the reason, and the study goes on.
 
@@ -65,27 +71,34 @@ from nasarena.estimators.live.trainer import (
     resolve_device,
     train_with_retry,
 )
-from nasarena.spaces.base import Arch
+from nasarena.spaces.base import Arch, SearchSpace
 from nasarena.spaces.nb201 import NB201Space
-from nasarena.spaces.nb201_cost import params_and_flops
+from nasarena.spaces.trainable import require_trainable, resolve_size
 
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "NASARENA_LIVE_CACHE"
 DEFAULT_CACHE = Path("~/.cache/nasarena/live")
-# Cheap ladder for CPUs on the generated dataset; NB201's own two schedules for CIFAR.
-CPU_LADDER: tuple[Fidelity, ...] = (
-    Fidelity(epochs=1, data_fraction=0.5, channels=8, cells=1),
-    Fidelity(epochs=3, channels=8, cells=1),
-    Fidelity(epochs=6, channels=8, cells=1),
-)
+# Cheap ladder for CPUs on the generated dataset (at the space's ``cpu_size`` knobs); NB201's own two
+# schedules for CIFAR.
+CPU_EPOCHS: tuple[tuple[int, float | None], ...] = ((1, 0.5), (3, None), (6, None))
+
+
+def cpu_ladder(space: Any) -> tuple[Fidelity, ...]:
+    """The CPU smoke ladder of ``space``: 1 epoch on half the data, 3 and 6 epochs, at its ``cpu_size``."""
+    size = dict(getattr(space, "cpu_size", {}))
+    return tuple(Fidelity(epochs=e, data_fraction=f, size=size) for e, f in CPU_EPOCHS)
+
+
+CPU_LADDER: tuple[Fidelity, ...] = cpu_ladder(NB201Space())  # epochs 1 (half the data), 3, 6 at C=8, N=1
 NB201_LADDER: tuple[Fidelity, ...] = (Fidelity(epochs=12), Fidelity(epochs=200))
-FULL_VALUES = {"epochs": 200, "data_fraction": 1.0, "channels": 16, "cells": 5}
+#: Full values of the generic fields (a space's size knobs have theirs in ``space.size_knobs``).
+FULL_VALUES = {"epochs": 200, "data_fraction": 1.0}
 SCHEDULES = ("top", "own")
 
 
 class LiveOracle(Oracle):
-    """Train NB201 networks with PyTorch (see the module docstring for the contract)."""
+    """Train networks of a trainable space with PyTorch (see the module docstring for the contract)."""
 
     name: ClassVar[str] = "live"
     datasets: ClassVar[tuple[str, ...]] = ("synthetic", "cifar10", "cifar100")
@@ -102,9 +115,14 @@ class LiveOracle(Oracle):
                  amp: Any = None, channels_last: Any = None,
                  valid_fraction: float = 0.5, synthetic_train: int = 4000, synthetic_valid: int = 1000,
                  synthetic_test: int = 1000, synthetic_resolution: int = 16, synthetic_seed: int = 0,
-                 schedule: str = "top", checkpoint_cap_mb: float = 1024.0) -> None:
+                 schedule: str = "top", checkpoint_cap_mb: float = 1024.0,
+                 space: str | SearchSpace = "nb201") -> None:
         self.dataset = canonical_name(dataset)
-        self.space = NB201Space()
+        if isinstance(space, str):
+            from nasarena.registry import make_space
+
+            space = make_space(space)
+        self.space = require_trainable(space)
         self.device = resolve_device(device)
         if num_threads is None:
             num_threads = min(2, num(os.environ.get("OMP_NUM_THREADS") or 2, int, "OMP_NUM_THREADS"))
@@ -124,7 +142,7 @@ class LiveOracle(Oracle):
         default_bs = 64 if self.dataset == "synthetic" else 256  # 4k images: 256 gives 16 steps/epoch
         self.recipe = Recipe(batch_size=num(batch_size, int, "batch_size") or default_bs,
                              lr=num(lr, float, "lr"), weight_decay=num(weight_decay, float, "weight_decay"))
-        ladder = CPU_LADDER if self.dataset == "synthetic" else NB201_LADDER
+        ladder = cpu_ladder(self.space) if self.dataset == "synthetic" else NB201_LADDER
         self.fidelities = parse_fidelities(ladder if fidelities is None else fidelities)
         for fid in self.fidelities:
             self.spec(fid)  # validate every fidelity now, not in the middle of a study
@@ -135,7 +153,9 @@ class LiveOracle(Oracle):
             raise ConfigError(f"live oracle argument schedule must be one of {SCHEDULES}, got {schedule!r}")
         self.schedule = schedule
         self.schedule_epochs = {fid: self._schedule_of(fid) for fid in self.fidelities}
-        self.variant = f"{self.splits.fingerprint}-{self.recipe.fingerprint()}{self._schedule_tag()}"
+        own = self.space.live_variant()  # "" for the registered spaces: NB201 keys stay as they were
+        self.variant = f"{self.splits.fingerprint}-{self.recipe.fingerprint()}{self._schedule_tag()}" + \
+            (f"-{own}" if own else "")
         if cache_dir is None:
             cache_dir = os.environ.get(CACHE_ENV) or DEFAULT_CACHE
         self.cache = None if str(cache_dir).lower() in ("none", "off", "") else EvalCache(cache_dir)
@@ -148,13 +168,15 @@ class LiveOracle(Oracle):
 
     # ---- fidelities ------------------------------------------------------------------------
     def spec(self, fidelity: Fidelity) -> TrainSpec:
-        """The fully resolved training settings of a fidelity (None -> NB201's full value)."""
-        values = {**FULL_VALUES, "resolution": self.splits.resolution,
-                  **{k: v for k, v in fidelity.as_dict().items()}}
+        """The fully resolved training settings of a fidelity (None -> the full value; size knobs
+        checked and filled in by the space)."""
+        values = {**FULL_VALUES, "resolution": self.splits.resolution}
+        values.update({k: getattr(fidelity, k) for k in values if getattr(fidelity, k) is not None})
         if values["resolution"] > self.splits.resolution:
             raise ConfigError(f"fidelity {fidelity.key()!r} asks resolution {values['resolution']} but "
                               f"{self.dataset} images are {self.splits.resolution}px")
-        return TrainSpec(**values)
+        self.space.check_resolution(values["resolution"])
+        return TrainSpec(**values, size=resolve_size(self.space, dict(fidelity.size)))
 
     def check_fidelity(self, fidelity: Fidelity | None) -> Fidelity:
         """Like the base method, but also accept a fidelity equal to an offered one once resolved.
@@ -174,7 +196,7 @@ class LiveOracle(Oracle):
     @staticmethod
     def _ladder(spec: TrainSpec) -> tuple[Any, ...]:
         """What a continued training must keep: everything but the epochs."""
-        return spec.data_fraction, spec.channels, spec.cells, spec.resolution
+        return spec.data_fraction, spec.size, spec.resolution
 
     def _schedule_of(self, fid: Fidelity) -> int:
         """Schedule length of ``fid``: the top epochs of its ladder (``schedule="top"``) or its own."""
@@ -206,7 +228,7 @@ class LiveOracle(Oracle):
     def cost_of(self, arch: Arch, fidelity: Fidelity) -> tuple[float, float]:
         """(params in millions, MFLOPs) of the network trained at ``fidelity``."""
         s = self.spec(fidelity)
-        return params_and_flops(arch, self.splits.num_classes, s.resolution, s.channels, s.cells)
+        return self.space.model_cost(arch, self.splits.num_classes, s.resolution, dict(s.size))
 
     def params(self, arch: Arch) -> float:
         """Params (millions) of the network at the oracle's highest fidelity."""
@@ -295,7 +317,8 @@ class LiveOracle(Oracle):
         record: dict[str, Any] = {
             "arch": key.arch, "dataset": key.dataset, "variant": key.variant, "fidelity": key.fidelity,
             "seed": key.seed, "params": params, "flops": flops, "epochs": spec.epochs,
-            "data_fraction": spec.data_fraction, "channels": spec.channels, "cells": spec.cells,
+            "data_fraction": spec.data_fraction, "channels": dict(spec.size).get("channels"),
+            "cells": dict(spec.size).get("cells"),
             "resolution": spec.resolution, "batch_size": self.recipe.batch_size, "device": str(self.device),
             "torch": torch.__version__, "created": now_utc(), "score": math.nan, "final": math.nan,
             "cost": 0.0, "curve": None, "train_loss": None, "ok": False, "error": None, "n_train": None,
@@ -348,7 +371,7 @@ class LiveOracle(Oracle):
     def _fit(self, arch: Arch, spec: TrainSpec, seed: int, schedule: int, **kw: Any) -> Any:
         return train_with_retry(arch, self._device_data(spec.resolution), spec, seed, self.recipe,
                                 num_threads=self.num_threads, amp=self.amp, channels_last=self.channels_last,
-                                schedule_epochs=schedule, keep_state=True, **kw)
+                                schedule_epochs=schedule, keep_state=True, space=self.space, **kw)
 
     def _weights(self, parent: CacheKey) -> tuple[dict[str, Any], float]:
         """The weights behind ``parent`` and the seconds spent to get them: its checkpoint, or, when
@@ -380,7 +403,11 @@ class LiveOracle(Oracle):
                   "inherited_tensors": float(len(rec.get("inherited") or ())),
                   "model_tensors": float(rec.get("n_tensors") or math.nan)}
         for name in ("epochs", "data_fraction", "channels", "cells", "resolution"):
-            extras[name] = float(rec[name])
+            if rec[name] is not None:
+                extras[name] = float(rec[name])
+        for name, value in self.spec(fid).size:  # the space's own size knobs (NB201's are above)
+            if value is not None:
+                extras.setdefault(name, float(value))
         if not rec["ok"]:
             ev = Evaluation.failed(arch, fid, rec["error"] or "unknown failure", cost=float(rec["cost"]))
             return dataclasses.replace(ev, params=float(rec["params"]), flops=float(rec["flops"]),

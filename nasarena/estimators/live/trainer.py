@@ -1,4 +1,4 @@
-"""Train one NB201 network with NB201's recipe, fast on a GPU and usable on a CPU.
+"""Train one network of a trainable space with NB201's recipe, fast on a GPU and usable on a CPU.
 
 Design (why it looks like this):
 
@@ -19,7 +19,9 @@ Design (why it looks like this):
   (``schedule_epochs``), and ``keep_state`` returns weights, optimizer, generator state, step and
   curves, so that a later call with ``resume`` continues exactly where this one stopped.
 
-Recipe defaults are NB201's: SGD Nesterov momentum 0.9, lr 0.1 with per-step cosine decay to 0,
+The network comes from the space (:mod:`nasarena.spaces.trainable`: ``build_model`` at the spec's
+size knobs; NB201 when no space is given), so the same loop trains NB201, NATS-size and the macro
+spaces. Recipe defaults are NB201's: SGD Nesterov momentum 0.9, lr 0.1 with per-step cosine decay to 0,
 weight decay 5e-4 on all parameters, batch 256, cross-entropy, crop padding of 1/8 of the side.
 """
 
@@ -48,7 +50,7 @@ from nasarena.estimators.live.checkpoints import (
 )
 from nasarena.estimators.live.device_data import DeviceData, accuracy, augment, autocast, resolve_device
 from nasarena.spaces.base import Arch
-from nasarena.spaces.nb201_torch import build_network, check_resolution
+from nasarena.spaces.trainable import TrainableSpace, resolve_size
 
 
 class TrainingFailed(NasarenaError):
@@ -77,21 +79,30 @@ class Recipe:
         return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class TrainSpec:
-    """A fidelity with every field resolved: what one training actually does."""
+    """A fidelity with every generic field resolved, plus the space's size knobs: what one training does.
+
+    ``size`` holds the knobs as sorted (name, value) pairs; they are given as keywords
+    (``TrainSpec(epochs=3, data_fraction=1.0, resolution=16, channels=8, cells=1)``) or as ``size=``.
+    Knobs left out take the space's full values when the network is built.
+    """
 
     epochs: int
     data_fraction: float
-    channels: int
-    cells: int
     resolution: int
+    size: tuple[tuple[str, Any], ...] = ()
 
-    def __post_init__(self) -> None:
-        if self.epochs < 1 or not 0.0 < self.data_fraction <= 1.0 or self.channels < 1 or self.cells < 0:
-            raise ConfigError(f"invalid training fidelity {self}: epochs >= 1, 0 < data_fraction <= 1, "
-                              f"channels >= 1 and cells >= 0 are required")
-        check_resolution(self.resolution)
+    def __init__(self, epochs: int, data_fraction: float, resolution: int, size: Any = (),
+                 **knobs: Any) -> None:
+        items = dict(size.items() if hasattr(size, "items") else size)
+        items.update(knobs)
+        d = self.__dict__
+        d["epochs"], d["data_fraction"], d["resolution"] = epochs, data_fraction, resolution
+        d["size"] = tuple(sorted(items.items()))
+        if epochs < 1 or not 0.0 < data_fraction <= 1.0 or resolution < 1:
+            raise ConfigError(f"invalid training fidelity {self}: epochs >= 1, 0 < data_fraction <= 1 and "
+                              f"resolution >= 1 are required")
 
 
 @dataclass(frozen=True)
@@ -194,8 +205,9 @@ def train(arch: Arch, data: DeviceData, spec: TrainSpec, seed: int, recipe: Reci
           num_threads: int = 2, amp: bool | None = None, channels_last: bool | None = None,
           loss_fn: LossFn = F.cross_entropy, *, schedule_epochs: int | None = None,
           resume: Mapping[str, Any] | None = None, init: Mapping[str, torch.Tensor] | None = None,
-          keep_state: bool = False) -> TrainResult:
-    """Train ``arch`` at ``spec`` from ``seed``; raise :class:`TrainingFailed` if the loss diverges.
+          keep_state: bool = False, space: TrainableSpace | None = None) -> TrainResult:
+    """Train ``arch`` of ``space`` (default NB201) at ``spec`` from ``seed``; raise
+    :class:`TrainingFailed` if the loss diverges.
 
     ``seconds`` in the result covers the epochs trained in this call (training and per-epoch
     validation) and the final test evaluation, not building the model and optimizer.
@@ -213,6 +225,12 @@ def train(arch: Arch, data: DeviceData, spec: TrainSpec, seed: int, recipe: Reci
     that failure handling can be tested; it defaults to cross-entropy.
     """
     device = data.device
+    if space is None:
+        from nasarena.spaces.nb201 import NB201Space
+
+        space = NB201Space()
+    space.check_resolution(spec.resolution)
+    size = resolve_size(space, dict(spec.size))
     if spec.resolution != data.resolution:
         raise ConfigError(f"data is at resolution {data.resolution}, the fidelity asks {spec.resolution}")
     schedule = spec.epochs if schedule_epochs is None else int(schedule_epochs)
@@ -232,7 +250,7 @@ def train(arch: Arch, data: DeviceData, spec: TrainSpec, seed: int, recipe: Reci
     seeds = np.random.SeedSequence(seed).generate_state(2)
     with _cpu_threads(device, num_threads), _cudnn_benchmark(cuda):
         init_gen = torch.Generator().manual_seed(int(seeds[0]))
-        model = build_network(arch, data.num_classes, spec.channels, spec.cells, generator=init_gen)
+        model = space.build_model(arch, data.num_classes, spec.resolution, size, generator=init_gen)
         inherited = copy_matching(model, init) if init is not None and resume is None else ()
         model = model.to(device=device, memory_format=fmt)
         gen = torch.Generator(device=device).manual_seed(int(seeds[1]))

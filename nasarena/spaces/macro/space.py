@@ -81,6 +81,8 @@ class MacroSpace(SearchSpace):
     #: Live-training size knobs (:mod:`nasarena.spaces.trainable`).
     size_knobs = (SizeKnob("width_mult", float, 1.0, 1e-3, "multiplier of every width, stem included"),
                   SizeKnob("depth_limit", int, None, 0, "keep only the first N built layers"))
+    #: The size of the live oracle's CPU smoke fidelities on the generated dataset.
+    cpu_size = {"width_mult": 0.5}
 
     def __init__(self, max_layers: int = 6, widths: Sequence[int] = (16, 32, 64), max_reductions: int = 2,
                  stem_width: int = 16) -> None:

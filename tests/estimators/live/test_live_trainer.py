@@ -20,6 +20,7 @@ from nasarena.estimators.live.trainer import (
     train,
     train_with_retry,
 )
+from nasarena.spaces.nb201 import NB201Space
 
 BEST = (3, 3, 3, 1, 3, 2)  # the best NB201 cifar10 cell
 CPU = torch.device("cpu")
@@ -80,21 +81,21 @@ def test_thread_count_is_restored(data16: DeviceData) -> None:
     assert torch.get_num_threads() == before
 
 
-def test_fidelity_knobs_change_what_is_trained(splits, data16: DeviceData, monkeypatch) -> None:
+def test_fidelity_knobs_change_what_is_trained(splits, data16: DeviceData) -> None:
     built = []
-    original = trainer_mod.build_network
 
-    def spy(arch, num_classes, channels, cells, generator=None):
-        model = original(arch, num_classes, channels, cells, generator=generator)
-        built.append((channels, cells, sum(p.numel() for p in model.parameters())))
-        return model
+    class Spy(NB201Space):  # the trainer builds through the space (nasarena.spaces.trainable)
+        def build_model(self, arch, num_classes, resolution, size, generator=None):
+            model = super().build_model(arch, num_classes, resolution, size, generator)
+            built.append((size["channels"], size["cells"], sum(p.numel() for p in model.parameters())))
+            return model
 
-    monkeypatch.setattr(trainer_mod, "build_network", spy)
-    r_frac = train(BEST, data16, _spec(data_fraction=0.5), seed=0, recipe=SMALL, num_threads=1)
+    spy = Spy()
+    r_frac = train(BEST, data16, _spec(data_fraction=0.5), seed=0, recipe=SMALL, num_threads=1, space=spy)
     assert r_frac.n_train == 64
-    r_ep = train(BEST, data16, _spec(epochs=3), seed=0, recipe=SMALL, num_threads=1)
+    r_ep = train(BEST, data16, _spec(epochs=3), seed=0, recipe=SMALL, num_threads=1, space=spy)
     assert len(r_ep.valid_curve) == 3
-    train(BEST, data16, _spec(channels=6, cells=2), seed=0, recipe=SMALL, num_threads=1)
+    train(BEST, data16, _spec(channels=6, cells=2), seed=0, recipe=SMALL, num_threads=1, space=spy)
     assert built[0][:2] == (4, 1) and built[-1][:2] == (6, 2) and built[-1][2] > built[0][2]
     data8 = DeviceData(splits, 8, CPU)
     assert data8.train_x.shape[-1] == 8 and data8.test_x.shape[-1] == 8
@@ -104,13 +105,13 @@ def test_fidelity_knobs_change_what_is_trained(splits, data16: DeviceData, monke
         train(BEST, data16, _spec(resolution=8), seed=0, recipe=SMALL, num_threads=1)
 
 
-def test_invalid_fidelities_are_rejected() -> None:
+def test_invalid_fidelities_are_rejected(splits) -> None:
     with pytest.raises(ConfigError):
         _spec(epochs=0)
     with pytest.raises(ConfigError):
         _spec(data_fraction=1.5)
-    with pytest.raises(ConfigError, match="multiple of 4"):
-        _spec(resolution=10)
+    with pytest.raises(ConfigError, match="multiple of 4"):  # the space checks what its network can take
+        train(BEST, DeviceData(splits, 12, CPU), _spec(resolution=10), seed=0, recipe=SMALL, num_threads=1)
 
 
 def test_nan_loss_raises_training_failed(data16: DeviceData) -> None:
