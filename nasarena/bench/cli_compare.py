@@ -70,7 +70,8 @@ def rank_table(table: pd.DataFrame, label: str) -> pd.DataFrame:
 
 
 def tests_against_baselines(table: pd.DataFrame, label: str, seed: int = 0) -> pd.DataFrame:
-    """Your strategy versus each baseline (Mann-Whitney U, BH-adjusted), phrased from your side."""
+    """Your strategy versus each baseline (Wilcoxon signed-rank on the shared seeds, else Mann-Whitney
+    U; BH-adjusted), phrased from your side."""
     from nasarena.results.stats import compare_to_reference
 
     c = compare_to_reference(table, np.random.default_rng(seed), reference=label)
@@ -115,7 +116,8 @@ def _markdown(label: str, spec: str, ranks: pd.DataFrame, tests: pd.DataFrame, c
         f"{config.budget.to_dict()}, {config.n_workers} worker(s) per run; same for every strategy.", "",
         head, "", "## Ranks (1 = best)", "", md_table(rk), "",
         "## Tests against each baseline", "",
-        "Two-sided Mann-Whitney U per baseline and quantity, Benjamini-Hochberg adjusted over the "
+        "Two-sided Wilcoxon signed-rank on matched seeds (Mann-Whitney U where seeds do not match) "
+        "per baseline and quantity, Benjamini-Hochberg adjusted over the "
         "baselines; Cliff's delta is yours versus the baseline (positive: yours tends to be larger). "
         "`yours_is` reads the difference in the quantity's good direction at alpha = 0.05.", "",
         md_table(tt), "", "The full study report (curves, verdict, figures) is `report.md` / "

@@ -115,7 +115,8 @@ def html_table(df: pd.DataFrame) -> str:
     parts = table_parts(df)
     cls = ["l" if a == "left" else "r" for a in parts.align]
     head = "".join(f'<th class="{c}">{html.escape(h)}</th>' for h, c in zip(parts.header, cls, strict=True))
-    rows = "".join("<tr>" + "".join(f'<td class="{c}">{html.escape(v)}</td>'
+    # Short text (names) stays on one line; long text (errors, claims) may wrap.
+    rows = "".join("<tr>" + "".join(f'<td class="{c}{" w" if len(v) > 32 else ""}">{html.escape(v)}</td>'
                                     for v, c in zip(row, cls, strict=True)) + "</tr>" for row in parts.cells)
     table = f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
     if parts.constants:
@@ -154,9 +155,10 @@ def _inline_md(text: str) -> str:
     return re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"<em>\1</em>", text)
 
 
-_CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:0.5em 0 1em;font-size:0.9em}th,td{border:1px solid #ccc;
-padding:3px 8px;vertical-align:top}th{background:#f2f2f2}.l{text-align:left}
+_CSS = """body{font-family:system-ui,sans-serif;max-width:1300px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:0.5em 0 1em;font-size:0.85em}th,td{border:1px solid #ccc;
+padding:3px 6px;vertical-align:top}th{background:#f2f2f2}.l{text-align:left}td.l{white-space:nowrap}
+td.w{white-space:normal;min-width:14em}
 .r{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}table.kv th{text-align:left}
 table.kv td{text-align:left}p.const{margin:0.8em 0 0;color:#444;font-size:0.9em}
 figure{margin:1.5em 0}img{max-width:100%}figcaption{font-style:italic;color:#444}

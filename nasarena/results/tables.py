@@ -86,7 +86,7 @@ def verdict_display(v: pd.DataFrame) -> pd.DataFrame:
                                    f"{_num(r['mean_diff_high'])}]") if tested else "—",
             "Cliff's δ": _num(r.get("cliffs_delta"), 2) if tested else "—",
             "p (claim)": p_cell(r.get("p_value")) if tested else "—",
-            "p (difference / opposite)": p_cell(second) if tested else "—"})
+            "p (difference or opposite)": p_cell(second) if tested else "—"})
     return pd.DataFrame(rows)
 
 

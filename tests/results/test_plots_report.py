@@ -307,6 +307,19 @@ def test_report_on_frames_with_and_without_the_new_trajectory_columns(small_stud
     for name in ("summary.csv", "verdict.csv", "comparisons.csv"):
         pd.testing.assert_frame_equal(pd.read_csv(old[name]), pd.read_csv(new[name]))
     assert new["report.html"].read_text() == old["report.html"].read_text().replace("/old", "/new")
+    # shared work (a supernet step) is a row with no architecture that never becomes the incumbent
+    first = _new_columns(traj).groupby("run_id").head(1).copy()
+    first = first.assign(kind="shared", arch="", score=np.nan, params=np.nan, flops=np.nan,
+                         time=first["time"] / 2, eval_index=0, parent_id=-1,
+                         incumbent_final=np.nan, incumbent_regret=np.nan, incumbent_params=np.nan,
+                         incumbent_score=np.nan)
+    shared = pd.concat([first, _new_columns(traj)], ignore_index=True)
+    shared["eval_index"] = shared.sort_values(["run_id", "time"]).groupby("run_id").cumcount() + 1
+    with_shared = write_report(tmp_path, tmp_path / "shared", n_boot=100,
+                               study=SimpleNamespace(trajectories=shared, runs=runs))
+    v_old, v_shared = pd.read_csv(old["verdict.csv"]), pd.read_csv(with_shared["verdict.csv"])
+    assert list(v_shared["design"]) == list(v_old["design"])
+    pd.testing.assert_series_equal(v_shared["median_evolution"], v_old["median_evolution"])  # same finals
 
 
 def test_report_when_no_evaluation_finished(small_study, tmp_path):
