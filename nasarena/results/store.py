@@ -180,7 +180,8 @@ def inspect_run(path: str | Path) -> dict[str, Any]:
     Damaged means: no parseable footer (zero bytes, truncated), no run record, missing schema
     columns, a data page whose CRC fails, or a row count different from the record's ``n_rows``
     (files written before ``n_rows`` existed are compared with ``n_evals``). Reading a run file
-    costs about a millisecond, so a resume checks every file in full.
+    costs about 2 ms of CPU (the 900 files of ``make bench``: about 2 s against 0.2 s for the footers
+    alone), small next to rerunning a damaged run, so a resume checks every file in full.
     """
     return _read_table(Path(path))[1]
 

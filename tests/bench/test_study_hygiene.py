@@ -142,3 +142,38 @@ def test_a_dataset_alias_runs_with_a_notice(tmp_path, caplog):
     run_study(cfg, tmp_path, jobs=1, progress=False)
     assert "'cifar10' is an alias" in caplog.text and "'cifar10-valid'" in caplog.text
     assert load_study(tmp_path).runs["dataset"].tolist() == ["cifar10-valid"]
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_nasarena_process_then_rerun_is_exact(tmp_path):
+    """``kill -9 PID`` of ``nasarena run`` (the process only, as a user does; its pool workers may
+    outlive it): the same command again takes the folder, resumes, and ends with exactly the
+    trajectories of an uninterrupted study."""
+    import time
+
+    out = tmp_path / "killed"
+    argv = [sys.executable, "-m", "nasarena.bench.cli", "run", "--strategies", f"{FAKES}:Sampler",
+            "--oracle", "nb201-lite", "--seeds", "0-5", "--budget-evals", "10", "--jobs", "2",
+            "--no-progress", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NASARENA_TEST_DELAY": "0.02"}
+    proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while len(finished_run_ids(out)) < 1:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "no run finished within 120 s"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stderr.close()
+    assert len(finished_run_ids(out)) < 6, "the kill must interrupt the study"
+    again = subprocess.run(argv, cwd=REPO, env={**env, "NASARENA_TEST_DELAY": "0"}, capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "6 runs in" in again.stdout and "Traceback" not in again.stderr
+    clean = tmp_path / "clean"
+    run_study(StudyConfig(strategies=(f"{FAKES}:Sampler",), oracle="nb201-lite", oracle_kwargs={},
+                          seeds=tuple(range(6)), budget=Budget(max_evals=10)), clean, jobs=1, progress=False)
+    resumed = load_study(out)
+    assert len(resumed.runs) == 6 and not resumed.unreadable
+    assert not resumed.trajectories.duplicated([S.RUN_ID, S.EVAL_INDEX]).any()
+    pd.testing.assert_frame_equal(resumed.trajectories, load_study(clean).trajectories)
