@@ -24,7 +24,7 @@ bench-long: setup
 	  --strategies regularized-evolution,reinforce,reinforce-lstm,random
 
 # NAS-Bench-201's Table 5 protocol (RS, REA, REINFORCE, BOHB; 500 runs each, 12,000 s per run) and
-# runs/nb201-table5/report/table5.md beside the paper's numbers.
+# runs/nb201-table5/report/table5.md beside the paper's numbers (about 10 minutes on 2 cores).
 bench-table5: setup
 	$(VENV)/bin/nasarena bench --preset nb201-table5 --out runs/nb201-table5
 
