@@ -9,7 +9,8 @@ Printed, per architecture and summed over all:
 * ``ratio same epochs``: the continuation's charged cost (epochs low+1..high plus the test pass)
   over the straight-through training's measured seconds for the same epochs plus its test pass;
 * ``ratio lineage``: low-fidelity cost + continuation cost over the straight-through cost;
-* checkpoint sizes on disk, and the size of a full NB201 network's checkpoint (C=16, N=5).
+* checkpoint sizes on disk, the time to read and verify one, and the size of a full NB201
+  network's checkpoint (C=16, N=5).
 
 The order (straight first or continued first) alternates between architectures, so that drift of
 a shared machine's speed does not favour one side.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
     archs = [space.sample(rng) for _ in range(args.n_archs)]
     same_c = same_s = lineage_c = straight_total = 0.0
-    max_diff = 0.0
+    max_diff = load_s = save_s = 0.0
     sizes: list[int] = []
     with tempfile.TemporaryDirectory() as tmp:
         def oracle(name: str) -> LiveOracle:
@@ -94,7 +96,13 @@ def main(argv: list[str] | None = None) -> int:
             rec = EvalCache(Path(tmp) / "straight").get(straight.handle)
             same = sum(rec["epoch_seconds"][args.low:]) + rec["test_seconds"]
             a, _ = straight_o.checkpoints.load(straight.handle.digest())
+            t0 = time.perf_counter()
             b, _ = cont_o.checkpoints.load(cont.handle.digest())
+            load_s += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            cont_o.checkpoints.save("write-probe", b)
+            save_s += time.perf_counter() - t0
+            cont_o.checkpoints.path("write-probe").unlink()
             w_diff = max(float((a["model"][k].double() - b["model"][k].double()).abs().max())
                          for k in a["model"])
             c_diff = max(abs(x - y) for x, y in zip(straight.curve, cont.curve, strict=True))
@@ -112,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ratio same epochs (continue cost / straight-through seconds of those epochs + test): "
           f"{same_c / same_s:.3f}")
     print(f"ratio lineage ((low + continue) / straight-through): {lineage_c / straight_total:.3f}")
+    print(f"checkpoint seconds (mean; not charged to the clock): read + verify {load_s / len(archs):.4f}, "
+          f"pack + atomic write {save_s / len(archs):.4f} "
+          f"(per continued epoch: {same_c / len(archs) / (args.high - args.low):.3f})")
     print(f"checkpoint bytes at C={args.channels}, N={args.cells}: {min(sizes)}-{max(sizes)} "
           f"({n} files, {used / 1e6:.2f} MB in the continued cache)")
     print(f"checkpoint bytes of a full NB201 network (C=16, N=5, best cell): {full_nb201_checkpoint_bytes()}")
