@@ -99,16 +99,25 @@ def md_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _ranked_row(ranks: pd.DataFrame) -> Any:
+    """Your strategy's row of the rank table, or None if it has no rank (no finished evaluation)."""
+    mine = ranks[ranks["yours"]]
+    if not len(mine) or pd.isna(mine.iloc[0]["rank_final"]) or pd.isna(mine.iloc[0]["rank_auc_time"]):
+        return None
+    return mine.iloc[0]
+
+
 def _markdown(label: str, spec: str, ranks: pd.DataFrame, tests: pd.DataFrame, config: Any) -> str:
     rk = ranks[[S.STRATEGY, "n_ok", "final_mean", "final_sd", "auc_time_mean", "params_mean",
                 "rank_final", "rank_auc_time"]].copy()
     rk[S.STRATEGY] = [f"**{s}** (yours)" if s == label else s for s in rk[S.STRATEGY]]
     tt = tests.assign(quantity=tests["quantity"].map(lambda q: QUANTITY_TEXT.get(q, q)))
     n = len(ranks)
-    mine = ranks[ranks["yours"]].iloc[0] if ranks["yours"].any() else None
+    mine = _ranked_row(ranks)
     head = (f"`{label}` ranks {int(mine.rank_final)} of {n} on mean final metric and "
             f"{int(mine.rank_auc_time)} of {n} on mean regret area over time." if mine is not None
-            else f"`{label}` has no completed run; see the report's failed runs.")
+            else f"`{label}` has no completed run with a finished evaluation (see the report's failed "
+                 f"runs; if nothing fit the budget, raise --budget-time), so it has no rank.")
     return "\n".join([
         f"# {label} versus the baselines", "",
         f"Strategy `{spec}`; oracle {config.oracle} {config.oracle_kwargs.get('dataset', '')}, "
@@ -229,10 +238,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
                      conformance=not args.skip_conformance,
                      objectives=args.objectives.split(",") if args.objectives else None,
                      progress=not args.no_progress)
-    mine = result.ranks[result.ranks["yours"]]
+    r = _ranked_row(result.ranks)
     n = len(result.ranks)
-    if len(mine):
-        r = mine.iloc[0]
+    if r is None:
+        print(f"{result.label}: no rank (no run with a finished evaluation; see the report)")
+    else:
         print(f"{result.label}: rank {int(r.rank_final)}/{n} on final metric ({r.final_mean:.3f}), "
               f"rank {int(r.rank_auc_time)}/{n} on regret area over time")
     print(f"comparison: {result.report['compare.md']}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _check_usable(study: Study, args: argparse.Namespace) -> None:
-    """Refuse, in one line, strategy names the study lacks and a study with nothing to report."""
+    """Refuse, in one line, strategy names the study lacks; warn when no evaluation finished."""
     present = sorted(set(study.runs["strategy"].astype(str)))
     for flag in ("reference", "rl", "evolution"):
         name = getattr(args, flag)
@@ -57,9 +58,10 @@ def _check_usable(study: Study, args: argparse.Namespace) -> None:
     traj = study.trajectories
     if not len(traj) or not traj["ok"].any():
         budgets = sorted({str(b) for b in study.runs["max_time"].dropna()})
-        raise DataError(f"no evaluation finished in any of the {len(study.runs)} runs of {args.study_dir}, "
-                        f"so there is nothing to report; the budget (max_time {', '.join(budgets) or 'n/a'} "
-                        f"s) is probably shorter than one evaluation: rerun with a larger --budget-time")
+        print(f"nasarena: warning: no evaluation finished in any of the {len(study.runs)} runs of "
+              f"{args.study_dir}, so the report has no final metric; the budget (max_time "
+              f"{', '.join(budgets) or 'n/a'} s) is probably shorter than one evaluation: rerun with a "
+              f"larger --budget-time", file=sys.stderr)
 
 
 def hv_reference(text: str | None) -> tuple[float, float] | None:

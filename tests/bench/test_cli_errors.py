@@ -104,13 +104,21 @@ def test_report_out_unwritable_is_one_line(small_study, tmp_path, capsys):
     assert "a_file" in one_line_error(capsys, ["report", str(small_study), "--out", str(a_file)])
 
 
-def test_nothing_fits_the_budget_warns_then_report_is_one_line(tmp_path, capsys, caplog):
+def test_nothing_fits_the_budget_warns_and_report_says_so_without_a_traceback(tmp_path, capsys, caplog):
     out = tmp_path / "s"
     assert cli.main(["run", "--strategies", SAMPLER, "--oracle", "nb201-lite", "--seeds", "0-1",
                      "--budget-time", "10", "--jobs", "1", "--no-progress", "--out", str(out)]) == 0
     assert "no evaluation finished" in caplog.text and "--budget-time" in caplog.text
-    line = one_line_error(capsys, ["report", str(out)])
-    assert "no evaluation finished" in line
+    assert cli.main(["report", str(out), "--bootstrap", "100"]) == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "no evaluation finished" in err and "--budget-time" in err
+
+
+def test_compare_where_nothing_fits_the_budget_has_no_traceback(tmp_path, capsys):
+    assert cli.main(["compare", SAMPLER, "--baselines", "random", "--seeds", "0-1", "--budget-time", "10",
+                     "--skip-conformance", "--jobs", "1", "--no-progress", "--out", str(tmp_path / "c")]) == 0
+    text = (tmp_path / "c" / "report" / "compare.md").read_text()
+    assert "no completed run with a finished evaluation" in text
 
 
 def test_import_of_a_file_that_is_not_the_benchmark_is_one_line(tmp_path, capsys):
