@@ -247,7 +247,12 @@ def _multi_objective_blocks(study: Any, out: Path, paths: dict[str, Path], n_boo
     if text:  # the module's own explanation (reference point, normalisation)
         blocks.append(("p", " ".join(text)))
     if "hypervolume.csv" in mo_paths:
-        blocks.append(("table", pd.read_csv(mo_paths["hypervolume.csv"])))
+        hv = pd.read_csv(mo_paths["hypervolume.csv"]).sort_values("hv_final_mean", ascending=False)
+        nan = pd.Series(np.nan, index=hv.index)
+        blocks.append(("table", pd.DataFrame({
+            "strategy": hv[S.STRATEGY], "hypervolume at the end (mean over runs)": hv["hv_final_mean"],
+            "sd": hv.get("hv_final_sd", nan),
+            "front size (mean)": [f"{v:.1f}" for v in hv.get("front_size_mean", nan)]})))
     for key, path in mo_paths.items():
         if key.startswith("figures/") and key.endswith(".png"):
             caption = captions.get(path.stem) or FIGURE_CAPTIONS.get(path.stem, path.stem.replace("_", " "))
@@ -289,9 +294,10 @@ def describe_study(table: pd.DataFrame, meta: Sequence[dict], study_dir: Path,
                    trainings: dict[tuple, float] | None = None) -> list[tuple[str, str]]:
     """What was searched on and what is reported, as (field, value) lines for the report header."""
     seeds = table.groupby(S.STRATEGY)[S.SEED].agg(["nunique", "min", "max"])
-    spans = {f"{r['nunique']} seeds ({r['min']}–{r['max']})" for _, r in seeds.iterrows()}
-    seed_text = (f"{spans.pop()} for every strategy" if len(spans) == 1 else
-                 "; ".join(f"{n}: {r['nunique']} seeds ({r['min']}–{r['max']})" for n, r in seeds.iterrows()))
+    span = {n: (f"1 seed ({r['min']})" if r["nunique"] == 1
+                else f"{r['nunique']} seeds ({r['min']}–{r['max']})") for n, r in seeds.iterrows()}
+    seed_text = (f"{next(iter(span.values()))} for every strategy" if len(set(span.values())) == 1 else
+                 "; ".join(f"{n}: {text}" for n, text in span.items()))
     lines = [("study", str(study_dir)), ("oracle", _uniq(table[S.ORACLE])),
              ("dataset", _uniq(table[S.DATASET])),
              ("search metric (what strategies saw)", _uniq(_col(table, "search_metric"))),
@@ -346,7 +352,8 @@ def _sections(context: list[tuple[str, str]], table: pd.DataFrame, summary: pd.D
                             "study: " + ", ".join(f"{counts[o]} {o}" for o in
                                                   ("holds", "refuted", "inconclusive", "not tested")
                                                   if o in counts) + "."))
-        blocks.append(("table", verdict_display(v)))
+        if (v["verdict"] != "not tested").any():
+            blocks.append(("table", verdict_display(v)))
         several = v[list(SETTING_KEYS)].drop_duplicates().shape[0] > 1
         blocks.append(("list", [f"**{r['claim']}**"
                                 + (f" ({' · '.join(str(r[k]) for k in SETTING_KEYS)})" if several else "")
@@ -360,7 +367,10 @@ def _sections(context: list[tuple[str, str]], table: pd.DataFrame, summary: pd.D
                          f"(unpaired), Benjamini-Hochberg adjusted; Cliff's δ of the strategy versus the "
                          f"reference. Quantities: {names}. Strategies in rank order; all quantities "
                          f"are in comparisons.csv."),
-                   ("table", comparisons_display(comparisons, summary))]
+                   ("table", comparisons_display(comparisons, summary))
+                   if comparisons["p_value"].notna().any() else
+                   ("p", "Nothing could be tested: every comparison needs at least two completed runs "
+                         "of both strategies with a finite value.")]
     if ranks:
         blocks.append(("h2", "Average ranks across settings (Demšar 2006)"))
         for r in ranks:

@@ -206,7 +206,7 @@ def test_multi_objective_studies_get_the_pareto_section(small_study, tmp_path, m
     assert calls == [("score", "params")] and paths["figures/pareto_observed.png"] == png
     html = paths["report.html"].read_text()
     assert "Multi-objective: score vs params" in html and "Hypervolume normalised to the box." in html
-    assert html.count("data:image/png;base64,") == 1 and "hv_final_mean" in html
+    assert html.count("data:image/png;base64,") == 1 and "hypervolume at the end (mean over runs)" in html
     plain = write_report(tmp_path, tmp_path / "plain", study=SimpleNamespace(trajectories=traj, runs=runs))
     assert "Multi-objective" not in plain["report.md"].read_text() and len(calls) == 1
 
@@ -332,6 +332,9 @@ def test_report_when_no_evaluation_finished(small_study, tmp_path):
     html = paths["report.html"].read_text()
     assert "runs without a finished evaluation" in html and "48 (nothing fit the budget" in html
     assert set(pd.read_csv(paths["verdict.csv"])["verdict"]) == {"not tested"}
+    md = paths["report.md"].read_text()
+    assert "| claim |" not in md and md.count("— not tested. Not tested: needs at least two") == 3
+    assert "Nothing could be tested" in md
 
 
 def test_studies_with_several_settings_get_average_ranks_and_a_cd_diagram(small_study, tmp_path, monkeypatch):
