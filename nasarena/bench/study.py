@@ -263,6 +263,7 @@ def run_study(config: StudyConfig, out_dir: str | Path, jobs: int | None = None,
             clean_stale_temps(out_dir)
             todo = _plan(config, out_dir, identity, retry_failed)
             summary = _run_todo(config, merged, todo, out_dir, jobs, progress, modules, identity)
+            clean_stale_temps(out_dir)  # writers of the killed study that were still dying at the start
     except BaseException:
         if created:
             remove_if_unused(out_dir)

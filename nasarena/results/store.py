@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -119,13 +120,14 @@ def write_run(study_dir: str | Path, result: Any) -> Path:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether ``pid`` can still write: a zombie cannot (a killed study's orphaned pool workers stay
+    zombies where PID 1 does not reap them, and ``kill(pid, 0)`` alone would call them alive)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    return True
 
 
 def clean_stale_temps(study_dir: str | Path) -> list[Path]:
