@@ -157,6 +157,10 @@ STRATEGIES.register("bohb", "nasarena.strategies.bohb:BOHB")
 STRATEGIES.register("bohb-nb201", "nasarena.strategies.bohb_nb201:NominalBudgetBOHB")
 STRATEGIES.register("regularized-evolution-mo", "nasarena.strategies.multiobjective:RegularizedEvolutionMO")
 STRATEGIES.register_family("optuna", "nasarena.strategies.optuna_bridge:OptunaStrategy", "sampler")
+# "es-domhan:random": random search with Domhan et al.'s early stopping (es-lcsvr, es-median alike)
+STRATEGIES.register_family("es-domhan", "nasarena.strategies.early_stop:with_domhan", "inner")
+STRATEGIES.register_family("es-lcsvr", "nasarena.strategies.early_stop:with_lcsvr", "inner")
+STRATEGIES.register_family("es-median", "nasarena.strategies.early_stop:with_median", "inner")
 
 
 def make_space(name: str, **kwargs: Any) -> Any:

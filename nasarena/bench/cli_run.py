@@ -90,6 +90,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--budget-time", type=float, help="simulated seconds per run")
     p.add_argument("--budget-evals", type=int, help="finished evaluations per run")
     p.add_argument("--out", type=Path, required=True, help="study folder (created; resumed if it exists)")
+    p.add_argument("--early-stop", metavar="RULES",
+                   help="train in epoch increments and stop trainings early: domhan, lcsvr, median, or "
+                        "several joined by commas (none: also the plain strategy); each strategy S runs as "
+                        "es-RULE:S (see docs/early-stopping.md)")
+    p.add_argument("--early-stop-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="a setting of every early-stopping wrapper, repeatable (e.g. delta=0.1, mode=fast, "
+                        "tell=partial)")
     _add_grid_args(p, preset=False)
     p.set_defaults(func=cmd_run)
 
@@ -145,6 +152,12 @@ def study_from_args(args: argparse.Namespace) -> StudyConfig:
         base = load_study_config(args.config).to_dict()
     strategies = tuple(base.get("strategies", ()))
     base.update(_overrides(args, strategies))
+    if args.early_stop:
+        from nasarena.strategies.early_stop import with_early_stopping
+
+        base["strategies"], base["strategy_kwargs"] = with_early_stopping(
+            tuple(base.get("strategies") or ()), dict(base.get("strategy_kwargs") or {}), args.early_stop,
+            dict(key_value(a) for a in args.early_stop_arg))
     if args.oracle:
         base["oracle"] = args.oracle
     okw = dict(base.get("oracle_kwargs") or {})

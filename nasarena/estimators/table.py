@@ -15,6 +15,12 @@ or plain integers (epochs).
 
 :class:`FinalFromTable` and :func:`read_final_column` join a table's column to another oracle as its
 final metric, e.g. NB201 test accuracy (``../shared/data/nb201/test_accuracy.csv``) for ``nb201-lite``.
+
+**Continue** (issue 12): a table with a curve column whose fidelities differ in epochs only (per-epoch
+rows, e.g. the prefixes of recorded trainings) offers ``"continue"``: ``evaluate(start=handle)``
+returns the row of the same seed (same position among the architecture's rows) at the higher
+fidelity and charges ``its cost - the start row's cost``, so the cost column of such a table is the
+cumulative cost up to that epoch. The handle is ``(arch, fidelity, row position)``.
 """
 
 from __future__ import annotations
@@ -28,7 +34,15 @@ from typing import Any
 import numpy as np
 
 from nasarena.errors import ConfigError, DataError, InvalidArchitectureError, unknown
-from nasarena.estimators.base import FULL, Evaluation, Fidelity, Oracle, cheapest_first
+from nasarena.estimators.base import (
+    CONTINUE,
+    FULL,
+    MULTI_FIDELITY,
+    Evaluation,
+    Fidelity,
+    Oracle,
+    cheapest_first,
+)
 from nasarena.spaces.base import Arch, SearchSpace, SubsetSpace
 
 _AUTO = "<auto>"  # sentinel: "use the default column name if the table has it"
@@ -144,6 +158,7 @@ class TableOracle(Oracle):
     """
 
     name = "table"
+    offers = frozenset({MULTI_FIDELITY, CONTINUE})
 
     def __init__(self, path: str | Path, *, space: str | SearchSpace = "nb201", dataset: str | None = None,
                  arch_column: str = "arch", score_column: str = "score", final_column: str | None = _AUTO,
@@ -263,6 +278,9 @@ class TableOracle(Oracle):
             if fids[i] == top:
                 finals.setdefault(archs[i], []).append(final[i] if use_final else score[i])
         self._rows = {k: tuple(v) for k, v in rows.items()}
+        rest = {(f.data_fraction, f.size, f.resolution) for f in self.fidelities}
+        self._continuable = (cols["curve_column"] is not None and len(self.fidelities) > 1 and len(rest) == 1
+                             and all(f.epochs is not None for f in self.fidelities))
         self._final = {a: _nanmean(v) for a, v in finals.items()}
         # params of an architecture: its first row at the top fidelity (seeds share the network)
         self._params = {a: r[0][2] for (a, f), r in self._rows.items()
@@ -272,8 +290,10 @@ class TableOracle(Oracle):
         self.n_rows = n
 
     # ---- the oracle contract ---------------------------------------------------------------
-    def evaluate(self, arch: Arch, fidelity: Fidelity | None, rng: np.random.Generator) -> Evaluation:
-        """One row of ``arch`` at ``fidelity`` drawn with ``rng`` (one seed, if there are several)."""
+    def evaluate(self, arch: Arch, fidelity: Fidelity | None, rng: np.random.Generator, *,
+                 start: Any = None, inherit: Any = None) -> Evaluation:
+        """One row of ``arch`` at ``fidelity`` drawn with ``rng`` (one seed, if there are several);
+        with ``start``, the continue of an earlier evaluation (see the module docstring)."""
         fid = self.fidelities[-1] if fidelity is None else fidelity
         try:
             rows = self._rows.get((arch, fid))
@@ -288,11 +308,42 @@ class TableOracle(Oracle):
                 if self.on_missing == "fail":  # charged, so the clock still advances
                     return Evaluation.failed(arch, fid, msg, self.constant_cost)
                 raise DataError(msg + "; pass on_missing='fail' to treat missing rows as failed evaluations")
-        score, cost, params, flops, extras, curve = rows[int(rng.random() * len(rows))]
+        if start is not None:
+            return self._continue(arch, fid, rows, start)
+        index = int(rng.random() * len(rows))
+        score, cost, params, flops, extras, curve = rows[index]
         if score != score:  # NaN: the row records a failed evaluation
             return Evaluation.failed(arch, fid, f"{self.path}: the drawn row has no score (NaN)", cost)
         return Evaluation(arch=arch, fidelity=fid, score=score, cost=cost, params=params, flops=flops,
-                          curve=curve, extras=dict(extras))
+                          curve=curve, extras=dict(extras),
+                          handle=(arch, fid, index) if self._continuable else None)
+
+    def _continue(self, arch: Arch, fid: Fidelity, rows: tuple, start: Any) -> Evaluation:
+        """The same seed's row at ``fid``, charged the cost beyond the start row (see module docstring)."""
+        if not self._continuable:
+            raise ConfigError(f"{self.path}: this table cannot continue an evaluation (it needs a curve "
+                              f"column and fidelities that differ in epochs only)")
+        s_arch, s_fid, s_index = start
+        if s_arch != arch or not (s_fid.epochs or 0) < (fid.epochs or 0):
+            raise ConfigError(f"{self.path}: a continue must extend the same architecture to more epochs; "
+                              f"got {self.space.to_string(s_arch)} at {s_fid.key()} -> "
+                              f"{self.space.to_string(arch)} at {fid.key()}")
+        before = self._rows[(s_arch, s_fid)][s_index]
+        index = min(s_index, len(rows) - 1)
+        if "seed" in before[4]:  # rows are sorted by seed: find the start row's seed at this fidelity
+            index = next((i for i, r in enumerate(rows) if r[4].get("seed") == before[4]["seed"]), index)
+        score, cost, params, flops, extras, curve = rows[index]
+        increment = max(cost - before[1], 0.0)
+        if score != score:
+            return Evaluation.failed(arch, fid, f"{self.path}: the continued row has no score (NaN)",
+                                     increment)
+        return Evaluation(arch=arch, fidelity=fid, score=score, cost=increment, params=params, flops=flops,
+                          curve=curve, extras=dict(extras), handle=(arch, fid, index))
+
+    def capabilities(self) -> frozenset[str]:
+        """Multi-fidelity with several fidelities; continue for per-epoch tables with curves."""
+        caps = super().capabilities()
+        return caps | {CONTINUE} if self._continuable else caps
 
     def final_metric(self, arch: Arch) -> float:
         """Mean over the rows of ``arch`` at the top fidelity of the final column (or the score)."""

@@ -31,6 +31,19 @@ def curve_features(y: np.ndarray) -> np.ndarray:
     return np.concatenate([y, np.diff(y, 1), np.diff(y, 2)])
 
 
+def arch_features(space: Any, arch: Any, params: float, flops: float) -> np.ndarray:
+    """LCSVR's architecture features: log params, log FLOPs and the one-hot encoding of the decisions."""
+    size = [math.log1p(v) if v == v and v >= 0 else 0.0 for v in (params, flops)]
+    cards = getattr(space, "cardinalities", None)
+    if cards is not None and len(cards) == len(arch):
+        onehot = np.zeros(int(sum(cards)))
+        offsets = np.concatenate([[0], np.cumsum(cards)[:-1]]).astype(int)
+        onehot[offsets + np.asarray(arch, dtype=int)] = 1.0
+    else:
+        onehot = np.asarray(arch, dtype=float)
+    return np.concatenate([size, onehot])
+
+
 class LCSVRPredictor:
     """Predict the final value of a partial curve from the finished curves of the run (see module)."""
 
