@@ -12,12 +12,23 @@ import importlib
 import importlib.metadata
 import importlib.util
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nasarena.errors import ConfigError, unknown
+
+
+def _where(exc: BaseException, file: Path) -> str:
+    """``Type: message (file:line)`` of an exception raised while importing ``file``."""
+    line = getattr(exc, "lineno", None) if isinstance(exc, SyntaxError) else None
+    if line is None:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == file]
+        line = frames[-1].lineno if frames else None
+    text = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+    return f"{type(exc).__name__}: {text}" + (f" ({file}:{line})" if line else "")
 
 
 def load_object(path: str) -> Any:
@@ -40,7 +51,11 @@ def load_object(path: str) -> Any:
             assert spec is not None and spec.loader is not None
             module = importlib.util.module_from_spec(spec)
             sys.modules[mod_name] = module
-            spec.loader.exec_module(module)
+            try:
+                spec.loader.exec_module(module)
+            except Exception as exc:  # the user's file is broken: say where, in one line
+                del sys.modules[mod_name]
+                raise ConfigError(f"cannot import {file}: {_where(exc, file)}") from exc
     else:
         module = importlib.import_module(module_name)
     try:

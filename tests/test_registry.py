@@ -114,3 +114,16 @@ def test_installed_entry_point_is_found(tmp_path, monkeypatch) -> None:
 
     built = STRATEGIES.make("ep-demo", x=1)
     assert type(built).__name__ == "Demo" and built.kw == {"x": 1}
+
+
+@pytest.mark.parametrize("body,expected", [("def (\n", "SyntaxError"), ("x = 1\nraise RuntimeError('boom')\n",
+                                                                        "RuntimeError: boom")])
+def test_a_broken_strategy_file_is_one_error_naming_file_and_line(tmp_path, body, expected):
+    import sys
+
+    path = tmp_path / "broken.py"
+    path.write_text(body)
+    before = set(sys.modules)
+    with pytest.raises(ConfigError, match=f"cannot import .*broken.py: {expected}.*broken.py:[12]"):
+        load_object(f"{path}:X")
+    assert set(sys.modules) == before  # no half-imported module left to be served next time
