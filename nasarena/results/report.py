@@ -272,12 +272,12 @@ def budget_text(runs: pd.DataFrame, trainings: dict[tuple, float] | None = None)
         t = sorted(pd.to_numeric(runs["max_time"], errors="coerce").dropna().unique())
         per = sorted(set((trainings or {}).values()))
         if len(per) == 1:
-            text = ", ".join(f"{v:,.0f} s (= {v / per[0]:,.1f} mean full trainings of "
+            text = ", ".join(f"{v:,.0f} s (= {v / per[0]:,.4g} mean full trainings of "
                              f"{per[0]:,.0f} s)" for v in t)
         else:
             text = ", ".join(f"{v:,.0f} s" for v in t)
             if per:
-                text += " (" + "; ".join(f"{v / m:,.1f} mean full trainings on {k[1]}" for v in t
+                text += " (" + "; ".join(f"{v / m:,.4g} mean full trainings on {k[1]}" for v in t
                                          for k, m in sorted((trainings or {}).items(), key=str)) + ")"
         parts.append("simulated time " + text)
     if "max_evals" in runs and pd.to_numeric(runs["max_evals"], errors="coerce").notna().any():

@@ -39,7 +39,8 @@ def ranked_summary(summary: pd.DataFrame) -> pd.DataFrame:
     out["_f"] = -out["final_mean"].astype(float).fillna(-np.inf)
     out["_a"] = out["auc_time_mean"].astype(float).fillna(np.inf)
     out = out.sort_values([*SETTING_KEYS, "_f", "_a", S.STRATEGY], kind="stable")
-    out["rank"] = out.groupby(list(SETTING_KEYS), dropna=False).cumcount() + 1
+    out["rank"] = (out.groupby(list(SETTING_KEYS), dropna=False).cumcount() + 1).astype("Int64")
+    out.loc[out["final_mean"].isna(), "rank"] = pd.NA  # no final metric: no rank
     return out.drop(columns=["_f", "_a"]).reset_index(drop=True)
 
 
@@ -48,7 +49,8 @@ def summary_display(ranked: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, r in ranked.iterrows():
         rows.append({
-            **{k: r[k] for k in SETTING_KEYS}, "rank": int(r["rank"]), "strategy": r[S.STRATEGY],
+            **{k: r[k] for k in SETTING_KEYS}, "rank": "—" if pd.isna(r["rank"]) else str(int(r["rank"])),
+            "strategy": r[S.STRATEGY],
             "runs (ok/failed)": f"{r['n_ok']}/{r['n_failed']}",
             "final mean ± sd": (f"{_num(r['final_mean'])} ± {_num(r['final_sd'])}"
                                 if pd.notna(r["final_mean"]) else "—"),
@@ -97,7 +99,7 @@ def comparisons_display(c: pd.DataFrame, ranked: pd.DataFrame) -> pd.DataFrame:
     keep = c[c["quantity"].isin(DISPLAYED_QUANTITIES)].copy()
     rank = ranked.set_index([*SETTING_KEYS, S.STRATEGY])["rank"]
     keys = keep[[*SETTING_KEYS, S.STRATEGY]].itertuples(index=False)
-    keep["_rank"] = [rank.get(tuple(r), np.inf) for r in keys]
+    keep["_rank"] = [float(v) if pd.notna(v := rank.get(tuple(r), np.inf)) else np.inf for r in keys]
     keep["_q"] = keep["quantity"].map({q: i for i, q in enumerate(DISPLAYED_QUANTITIES)})
     keep = keep.sort_values([*SETTING_KEYS, "_q", "_rank"], kind="stable")
     return pd.DataFrame({

@@ -335,6 +335,7 @@ def test_report_when_no_evaluation_finished(small_study, tmp_path):
     md = paths["report.md"].read_text()
     assert "| claim |" not in md and md.count("— not tested. Not tested: needs at least two") == 3
     assert "Nothing could be tested" in md
+    assert "; rank = —;" in md  # no final metric, no rank
 
 
 def test_studies_with_several_settings_get_average_ranks_and_a_cd_diagram(small_study, tmp_path, monkeypatch):
@@ -367,5 +368,5 @@ def test_budget_is_stated_in_seconds_and_mean_full_trainings():
 
     runs = pd.DataFrame({"max_time": [274198.0, 274198.0], "max_evals": [None, None]})
     assert budget_text(runs, {("nb201-lite", "cifar10-valid", 1): 1828.0}) == \
-        "simulated time 274,198 s (= 150.0 mean full trainings of 1,828 s)"
+        "simulated time 274,198 s (= 150 mean full trainings of 1,828 s)"
     assert budget_text(runs, {}) == "simulated time 274,198 s"
