@@ -35,7 +35,6 @@ CONFIDENCE = 0.95
 """The one interval level of every report table and figure."""
 PAIR_KEYS: tuple[str, ...] = (S.SEED, "max_time", "max_evals")
 """Columns (within a setting) on which runs of two strategies are matched, where present."""
-OUTCOMES: tuple[str, ...] = ("holds", "refuted", "inconclusive", "not tested")
 
 
 @dataclass(frozen=True)
@@ -187,15 +186,6 @@ def _bootstrap_ci(sample: Sample, stat: str, rng: np.random.Generator,
     res = stats.bootstrap(data, statistic, vectorized=True, n_resamples=n_resamples,
                           confidence_level=CONFIDENCE, method="percentile", rng=rng)
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
-
-
-def median_diff_ci(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, confidence: float = CONFIDENCE,
-                   n_resamples: int = 2000) -> tuple[float, float]:
-    """Percentile bootstrap interval of median(x) - median(y), resampling each group independently."""
-    if confidence != CONFIDENCE:
-        raise ConfigError(f"intervals are {CONFIDENCE:.0%} throughout the report, got {confidence}")
-    return _bootstrap_ci(Sample(np.asarray(x, float), np.asarray(y, float), False), "median", rng,
-                         n_resamples)
 
 
 def rank_test(sample: Sample, alternative: str) -> tuple[str, float, float, str]:

@@ -40,6 +40,9 @@ from nasarena.results.schema import DEFAULT_EVOLUTION, DEFAULT_RL
 from nasarena.results.stats import QUANTITY_NAMES, Comparison, TostResult, compare, match, rank_test, tost
 from nasarena.results.stats import p_text as _p
 
+OUTCOMES: tuple[str, ...] = ("holds", "refuted", "inconclusive", "not tested")
+"""The verdict of a claim: the three outcomes of the rule above, or "not tested" (too few runs)."""
+
 CLAIMS: tuple[tuple[str, str, str], ...] = (
     ("same final accuracy", "final", "equivalence"),
     ("evolution has better anytime performance", "auc_time", "less"),
