@@ -75,6 +75,10 @@ def test_fresh_continue_and_warm_start_through_the_runner(tmp_path: Path) -> Non
     assert cont["cum_cost"] == pytest.approx(fresh["cost"] + cont["cost"])
     assert warm["cum_cost"] == pytest.approx(warm["cost"])  # a warm start begins its own lineage
     assert res.meta["oracle"]["capabilities"] == ["continue", "multi-fidelity", "warm-start"]
+    # the same study again, in a new process, reads every training from the cache: same trajectory
+    again = run(_config(tmp_path, f"{__file__}:LineageProbe")).trajectory
+    columns = ["kind", "proposal_id", "parent_id", "score", "cost", "cum_cost", "incumbent_final"]
+    assert again[columns].equals(df[columns])
 
 
 def test_the_runner_refuses_a_lineage_strategy_on_a_live_oracle_without_cache(tmp_path: Path) -> None:
