@@ -43,7 +43,7 @@ from nasarena.bench.identity import is_path_spec, stale_reason, strategy_fingerp
 from nasarena.bench.runner import run
 from nasarena.errors import ConfigError, NasarenaError
 from nasarena.registry import STRATEGIES, make_oracle
-from nasarena.results.store import clean_stale_temps, move_aside, scan_runs, write_run
+from nasarena.results.store import clean_stale_temps, move_aside, run_path, scan_runs, write_run
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def _plan(config: StudyConfig, out_dir: Path, identity: dict[str, dict[str, Any]
             continue
         why = stale_reason(meta.get("code"), identity[rc.strategy]["code"])
         if why is not None:
-            move_aside(out_dir, out_dir / "runs" / f"{rc.run_id}.parquet", "stale")
+            move_aside(out_dir, run_path(out_dir, rc.run_id), "stale")
             stale.setdefault((rc.strategy, why), []).append(rc.run_id)
             todo.append(rc)
         elif retry_failed and meta.get("status") != "ok":
