@@ -169,6 +169,7 @@ STRATEGIES.register("local-search", "nasarena.strategies.local_search:LocalSearc
 STRATEGIES.register("bo", "nasarena.strategies.bo:BayesianOptimization")
 STRATEGIES.register("hyperband", "nasarena.strategies.hyperband:Hyperband")
 STRATEGIES.register("bohb", "nasarena.strategies.bohb:BOHB")
+STRATEGIES.register("asha", "nasarena.strategies.asha:ASHA")
 STRATEGIES.register("bohb-nb201", "nasarena.strategies.bohb_nb201:NominalBudgetBOHB")
 STRATEGIES.register("regularized-evolution-mo", "nasarena.strategies.multiobjective:RegularizedEvolutionMO")
 STRATEGIES.register_family("optuna", "nasarena.strategies.optuna_bridge:OptunaStrategy", "sampler")

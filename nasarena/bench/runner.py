@@ -40,14 +40,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasarena.bench.capabilities import check_capabilities, oracles_offering
+from nasarena.bench.capabilities import check_capabilities
 from nasarena.bench.config import RunConfig
+from nasarena.bench.lineage import LineageStarts
 from nasarena.bench.records import ArchFacts, Finished, InFlight, Row
 from nasarena.errors import DataError, InvalidArchitectureError, SearchExhausted, StrategyError
-from nasarena.estimators.base import CONTINUE, FULL, SHARED, WARM_START, Evaluation, Oracle
+from nasarena.estimators.base import CONTINUE, FULL, WARM_START, Evaluation, Oracle
 from nasarena.registry import STRATEGIES, make_oracle
 from nasarena.results import schema as S
-from nasarena.strategies.base import FRESH, Proposal
+from nasarena.strategies.base import FRESH
 
 #: Column dtypes of a trajectory (the store writes and reads exactly these).
 DTYPES: dict[str, str] = {
@@ -159,7 +160,7 @@ def _json_float(x: Any) -> Any:
     return None if isinstance(x, float) and not math.isfinite(x) else x
 
 
-class _Loop:
+class _Loop(LineageStarts):
     """State of one run's event loop (kept in locals of :meth:`loop` for speed; this holds the rest)."""
 
     def __init__(self, config: RunConfig, oracle: Oracle, strategy: Any, oracle_rng: np.random.Generator,
@@ -224,70 +225,6 @@ class _Loop:
             raise DataError(f"oracle {self.oracle.name!r} returned cost {cost!r} for {what}; "
                             f"costs must be non-negative seconds")
         return cost
-
-    def need(self, capability: str, proposal: Proposal) -> None:
-        """StrategyError unless the oracle offers ``capability`` (the strategy did not require it)."""
-        if capability not in self.capabilities:
-            offering = ", ".join(map(repr, oracles_offering(capability))) or "no registered oracle"
-            raise StrategyError(
-                f"strategy {self.config.strategy!r} asked for a {proposal.kind} (proposal {proposal.id}) but "
-                f"oracle {self.oracle.name!r} does not offer {capability!r} (it offers "
-                f"{sorted(self.capabilities)}); {capability!r} is offered by {offering}. Declare it in the "
-                f"strategy's requires so that a mismatch is refused before the run")
-
-    def parent(self, proposal: Proposal, pid: int) -> Finished:
-        """The finished proposal ``pid`` that ``proposal`` continues or inherits from."""
-        done = self.finished.get(pid)
-        if done is None:
-            state = "has not finished yet (its result was not told)" if pid in self.running else \
-                "is unknown (never started in this run)"
-            raise StrategyError(f"strategy {self.config.strategy!r}: proposal {proposal.id} "
-                                f"({proposal.kind}) names proposal {pid}, which {state}; only finished "
-                                f"proposals can be continued or inherited from")
-        if not done.ok:
-            raise StrategyError(f"strategy {self.config.strategy!r}: proposal {proposal.id} "
-                                f"({proposal.kind}) names proposal {pid}, which failed; start a fresh "
-                                f"evaluation instead")
-        return done
-
-    def start_special(self, proposal: Proposal, now: float, worker: int, seq: int) -> InFlight:
-        """Start a continue, a warm start or shared work (the rare path, kept out of the hot loop)."""
-        oracle, rng = self.oracle, self.rng
-        work, cont, inh = proposal.work, proposal.continues, proposal.inherits
-        if (work is not None) + (cont is not None) + (inh is not None) > 1:
-            raise StrategyError(f"strategy {self.config.strategy!r}: proposal {proposal.id} sets more than "
-                                f"one of continues / inherits / work; make it with one of the Strategy "
-                                f"helpers continue_, warm_start or shared")
-        if work is not None:
-            self.need(SHARED, proposal)
-            if proposal.arch is not None:
-                raise StrategyError(f"strategy {self.config.strategy!r}: shared work (proposal "
-                                    f"{proposal.id}) must have arch=None; use Strategy.shared(work)")
-            ev = oracle.run_shared(work, rng)
-            cost = self.cost_of(ev, f"shared work {work.key()}")
-            return InFlight(now + cost, seq, worker, proposal, ev, None, -1, work.key(), -1, cost)
-        facts = self.facts(proposal.arch)
-        fid, rank, key = self.fidelity(proposal.fidelity)
-        if cont is not None:
-            self.need(CONTINUE, proposal)
-            done = self.parent(proposal, cont)
-            if done.arch != facts.arch:
-                raise StrategyError(f"strategy {self.config.strategy!r}: proposal {proposal.id} continues "
-                                    f"proposal {cont} but names another architecture; a continue extends "
-                                    f"the same architecture (use warm_start for another one)")
-            if rank <= done.rank:
-                raise StrategyError(f"strategy {self.config.strategy!r}: proposal {proposal.id} continues "
-                                    f"proposal {cont} at fidelity {key}, which is not higher than the one it "
-                                    f"ended at ({self.oracle.fidelities[done.rank].key()})")
-            ev = oracle.evaluate(facts.arch, fid, rng, start=done.handle)
-            cost = self.cost_of(ev, facts.text)
-            return InFlight(now + cost, seq, worker, proposal, ev, facts, rank, key, cont,
-                            done.cum_cost + cost)
-        self.need(WARM_START, proposal)
-        done = self.parent(proposal, inh)
-        ev = oracle.evaluate(facts.arch, fid, rng, inherit=done.handle)
-        cost = self.cost_of(ev, facts.text)
-        return InFlight(now + cost, seq, worker, proposal, ev, facts, rank, key, inh, cost)
 
     def loop(self) -> None:
         """Run the event queue until the budget is spent or no worker is busy."""
@@ -361,7 +298,7 @@ class _Loop:
         stall, last = 0, 0.0
         while heap:
             job = pop(heap)
-            finish = job.finish
+            finish, _, worker, proposal, ev, facts, rank, key, parent, cum_cost = job  # an InFlight
             if finish > max_time:
                 self.stop_reason = "max_time"
                 return
@@ -374,7 +311,6 @@ class _Loop:
             else:
                 stall, last = 0, finish
             n += 1
-            proposal, ev, facts, rank = job.proposal, job.evaluation, job.facts, job.rank
             score = ev.score
             ok = ev.ok
             if ok and score == score and facts is not None:
@@ -390,18 +326,17 @@ class _Loop:
                 pid = proposal.id
                 running.discard(pid)
                 finished[pid] = Finished(ev.handle, facts.arch if facts is not None else None, rank,
-                                         job.cum_cost, ok)
-            parent = job.parent
-            append(new(Row, (n, finish, job.worker, facts.text if facts is not None else "", job.fidelity,
-                             score, ev.cost, ev.params, ev.flops, ok, proposal.id, parent,
-                             FRESH if parent < 0 and facts is not None else proposal.kind, job.cum_cost,
+                                         cum_cost, ok)
+            append(new(Row, (n, finish, worker, facts.text if facts is not None else "", key, score,
+                             ev.cost, ev.params, ev.flops, ok, proposal.id, parent,
+                             FRESH if parent < 0 and facts is not None else proposal.kind, cum_cost,
                              inc_str, inc_score if inc_str is not None else math.nan, inc_final,
                              inc_regret, inc_params)))
             tell(proposal, ev)
             if n >= max_evals:
                 self.stop_reason = "max_evals"
                 return
-            start(job.worker, finish)
+            start(worker, finish)
 
 
 def run(config: RunConfig, oracle: Oracle | None = None,

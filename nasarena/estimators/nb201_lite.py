@@ -198,8 +198,8 @@ class NB201LiteOracle(Oracle):
         :class:`~nasarena.errors.InvalidArchitectureError` (checked once per distinct value, see
         :func:`~nasarena.estimators.boundary.validated`); lists and numpy ints are accepted.
         """
-        fid = self.fidelities[0] if fidelity is None or fidelity == self.fidelities[0] \
-            else self.check_fidelity(fidelity)
+        top = self.fidelities[0]  # identity first: the dataclass __eq__ costs as much as the lookup
+        fid = top if fidelity is top or fidelity is None or fidelity == top else self.check_fidelity(fidelity)
         arch = validated(self.space, arch, self._valid)
         idx = self._index(arch)
         acc, time, size, lat, k = self._rows[idx]

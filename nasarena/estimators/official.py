@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nasarena.errors import ConfigError, DataError, unknown
-from nasarena.estimators.base import Evaluation, Fidelity, Oracle, cheapest_first
+from nasarena.estimators.base import CONTINUE, MULTI_FIDELITY, Evaluation, Fidelity, Oracle, cheapest_first
 from nasarena.estimators.official_cache import OfficialCache, RunGroup
 from nasarena.estimators.official_import import CHANNELS, default_cache_dir
 from nasarena.spaces.base import Arch, SearchSpace
@@ -72,8 +72,10 @@ class _OfficialOracle(Oracle):
     def _make_space(self) -> SearchSpace:
         raise NotImplementedError
 
+    offers: ClassVar[frozenset[str]] = frozenset({MULTI_FIDELITY, CONTINUE})
+
     def __init__(self, dataset: str = "cifar10", path: str | Path | None = None,
-                 epochs: int | Sequence[int] = 12, with_curve: bool = True) -> None:
+                 epochs: int | Sequence[int] = 12, with_curve: bool = True, schedule: str = "own") -> None:
         try:
             self.dataset = _DATASETS[dataset]
         except KeyError:
@@ -82,6 +84,9 @@ class _OfficialOracle(Oracle):
         if not (root / "manifest.json").is_file():
             raise DataError(f"no {self.flavour} cache at {root}; run `{self.import_hint}` first "
                             f"(once; then pass path= to the cache directory if you used --out)")
+        if schedule not in ("own", "full"):
+            raise unknown("schedule", schedule, ("own", "full"))
+        self.schedule = schedule
         self.cache = OfficialCache(root)
         if self.cache.flavour != self.flavour:
             raise DataError(f"{root} holds a {self.cache.flavour} cache, not {self.flavour}; "
@@ -96,7 +101,8 @@ class _OfficialOracle(Oracle):
         self._source: dict[Fidelity, tuple[RunGroup, int | None]] = {}
         full = self.cache.group(self._search_ds, self.full_hp) if int(self.full_hp) in hps else None
         for e in wanted:
-            if e in hps:
+            from_curve = schedule == "full" and full is not None and e < full.epochs
+            if e in hps and not from_curve:
                 self._source[Fidelity(epochs=e)] = (self.cache.group(self._search_ds, hps[e]), None)
             elif full is not None and 1 <= e < full.epochs:
                 self._source[Fidelity(epochs=e)] = (full, e)
@@ -148,8 +154,15 @@ class _OfficialOracle(Oracle):
             index = self._lookup.get(arch, -1)
         return index
 
-    def evaluate(self, arch: Arch, fidelity: Fidelity | None, rng: np.random.Generator) -> Evaluation:
-        """One seed's validation accuracy at ``fidelity``; cost = train-all-time + valid-per-time."""
+    def evaluate(self, arch: Arch, fidelity: Fidelity | None, rng: np.random.Generator, *,
+                 start: Any = None, inherit: Any = None) -> Evaluation:
+        """One seed's validation accuracy at ``fidelity``; cost = train-all-time + valid-per-time.
+
+        ``start`` (the ``handle`` of an earlier evaluation of ``arch``, when ``"continue"`` is
+        offered): the same run (seed) read at the later epoch, charged the cost increment, so the
+        lineage's total equals the uninterrupted cost. The handle is ``(official index, row, fidelity)``.
+        ``inherit`` is not supported (tables hold no weights; ``"warm-start"`` is not offered).
+        """
         fid = self.fidelities[-1] if fidelity is None else fidelity
         t = self._tables.get(fid)
         if t is None:
@@ -163,14 +176,12 @@ class _OfficialOracle(Oracle):
             g = t.group
             return Evaluation.failed(arch, fid, f"architecture {arch} has no {g.dataset} hp={g.hp} run in "
                                      f"the {self.flavour} cache")
-        r = first + int(rng.random() * k)
-        if t.epoch is None:
-            score, cost, n = t.score[r], t.cost[r], t.group.epochs
-        else:
-            n = t.epoch
-            row = t.curves[r]
-            score = float(row[_X_VALID, n - 1])
-            cost = float(row[_TRAIN_T, n - 1] + row[_X_VALID_T, n - 1] / n)
+        if start is None:
+            r = first + int(rng.random() * k)
+            score, cost, n = self._at(t, r)
+        else:  # the same training run (row), read at the later epoch; charged the increment
+            r, cost = self._continue(arch, index, fid, t, start)
+            score, _, n = self._at(t, r)
         if score != score or cost != cost:
             g = t.group
             return Evaluation.failed(arch, fid, f"{g.dataset} hp={g.hp} seed {t.info.seed[r]:.0f} lacks "
@@ -180,7 +191,42 @@ class _OfficialOracle(Oracle):
                           flops=info.flops[r],
                           curve=tuple(t.curves[r, _X_VALID, :n].tolist()) if self.with_curve else None,
                           extras={"latency": info.latency[r], "seed": info.seed[r],
-                                  "official_index": float(index)})
+                                  "official_index": float(index)},
+                          handle=(index, r, fid))
+
+    @staticmethod
+    def _at(t: _FidelityTable, r: int) -> tuple[float, float, int]:
+        """(score, cost, epochs) of row ``r`` at fidelity table ``t`` (cost as the official API charges)."""
+        if t.epoch is None:
+            return t.score[r], t.cost[r], t.group.epochs
+        n = t.epoch
+        row = t.curves[r]
+        return float(row[_X_VALID, n - 1]), float(row[_TRAIN_T, n - 1] + row[_X_VALID_T, n - 1] / n), n
+
+    def capabilities(self) -> frozenset[str]:
+        """``"continue"`` when every fidelity reads one training schedule (one run per seed).
+
+        With ``schedule="full"`` (or fidelities that are all epochs of the full schedule's curve) a
+        lower fidelity is an epoch of the same run, so continuing it is reading the same run later.
+        With ``schedule="own"`` and a cache that has its own shorter schedule (NB201's hp=12: a
+        separate 12-epoch cosine run), the fidelities are different trainings and cannot be continued.
+        """
+        caps = super().capabilities()
+        groups = {id(t.group) for t in self._tables.values()}
+        return caps | {CONTINUE} if len(self.fidelities) > 1 and len(groups) == 1 else caps
+
+    def _continue(self, arch: Arch, index: int, fid: Fidelity, t: _FidelityTable,
+                  start: Any) -> tuple[int, float]:
+        """The row of the run ``start`` ended in, and the cost increment from there to ``fid``."""
+        s_index, r, s_fid = start
+        parent = self._tables.get(s_fid)
+        if s_index != index or parent is None or parent.group is not t.group or \
+                not s_fid.epochs < fid.epochs:
+            raise DataError(f"{self.flavour}: cannot continue {arch} from handle {start!r} to "
+                            f"{fid.key()}: a continue needs the same architecture and training schedule "
+                            f"at a lower epoch (schedule='full' reads every epoch from one run)")
+        # cumulative cost of the lineage equals the uninterrupted cost; never below zero
+        return r, max(0.0, self._at(t, r)[1] - self._at(parent, r)[1])
 
     def final_metric(self, arch: Arch) -> float:
         """Seed-mean test accuracy (percent) after the full schedule: see the subclass docstring."""

@@ -18,12 +18,15 @@ offered; the runner hands the offered ones to :meth:`Strategy.offer` before the 
 
 from __future__ import annotations
 
+import functools
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
+from nasarena.errors import StrategyError
 from nasarena.estimators.base import FULL, Evaluation, Fidelity, SharedWork
 from nasarena.spaces.base import Arch, SearchSpace
 
@@ -83,6 +86,38 @@ def _id_of(parent: Proposal | int) -> int:
     return parent.id if isinstance(parent, Proposal) else int(parent)
 
 
+def _tracking_ask(inner: Callable[[Any], Proposal]) -> Callable[[Any], Proposal]:
+    """Wrap a subclass's ``ask`` so that every proposal it returns is recorded as outstanding."""
+
+    @functools.wraps(inner)
+    def ask(self: Strategy) -> Proposal:
+        proposal = inner(self)
+        self._outstanding[proposal.id] = proposal
+        return proposal
+
+    return ask
+
+
+def _checking_tell(inner: Callable[[Any, Proposal, Evaluation], None]) -> Callable[..., None]:
+    """Wrap a subclass's ``tell`` so that only an outstanding proposal is accepted, once."""
+
+    @functools.wraps(inner)
+    def tell(self: Strategy, proposal: Proposal, evaluation: Evaluation) -> None:
+        if type(self).tell is tell:  # the outermost tell (a subclass's super().tell() is not re-checked)
+            outstanding = self._outstanding
+            issued = outstanding.pop(proposal.id, None)
+            if issued is not proposal and (issued is None or issued != proposal):
+                if issued is not None:
+                    outstanding[proposal.id] = issued
+                raise StrategyError(
+                    f"strategy {self.name!r}: tell() of proposal {getattr(proposal, 'id', proposal)!r}, "
+                    f"which is not outstanding (ask() never returned it, or it was already told); tell each "
+                    f"proposal from ask() exactly once, with the proposal object ask() returned")
+        inner(self, proposal, evaluation)
+
+    return tell
+
+
 class Strategy:
     """Base class: holds the space, the generator, the offered fidelities and a proposal counter.
 
@@ -92,6 +127,13 @@ class Strategy:
     hyper-parameters) are sets of capability names of
     :data:`~nasarena.estimators.base.CAPABILITIES`; ``offered`` holds what the oracle offers of
     them once the runner called :meth:`offer` (empty when driven without a runner).
+
+    The base class keeps the outstanding proposals: a subclass's ``ask`` and ``tell`` are wrapped
+    (in ``__init_subclass__``) so that every proposal ``ask`` returns is recorded, and a ``tell`` of
+    a proposal that is not outstanding (never asked, or told already) raises the same
+    :class:`StrategyError` for every strategy, before the subclass sees it. :meth:`outstanding`
+    lists them. Why here and not in each strategy: four built-ins checked and three silently
+    ignored such tells, which corrupts a population or a policy update without a trace.
     """
 
     name: ClassVar[str] = "abstract"
@@ -107,6 +149,19 @@ class Strategy:
         self.fidelities = tuple(fidelities)
         self.offered: frozenset[str] = frozenset()
         self._ids = itertools.count()
+        self._outstanding: dict[int, Proposal] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__
+        if "ask" in own:
+            cls.ask = _tracking_ask(own["ask"])  # type: ignore[method-assign]
+        if "tell" in own:
+            cls.tell = _checking_tell(own["tell"])  # type: ignore[method-assign]
+
+    def outstanding(self) -> list[Proposal]:
+        """Proposals returned by :meth:`ask` and not yet told, in ask order."""
+        return list(self._outstanding.values())
 
     @property
     def fidelity(self) -> Fidelity:

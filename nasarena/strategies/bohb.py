@@ -92,10 +92,11 @@ class BOHB(Hyperband):
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator,
                  fidelities: tuple[Fidelity, ...] = (FULL,), *, eta: int = 3,
-                 top_fraction: float = 0.15, random_fraction: float = 1 / 3, n_samples: int = 64,
+                 continue_promotions: bool = True, top_fraction: float = 0.15,
+                 random_fraction: float = 1 / 3, n_samples: int = 64,
                  bandwidth_factor: float = 3.0, min_bandwidth: float = 1e-3,
                  bandwidth_rule: str = "cv") -> None:
-        super().__init__(space, rng, fidelities, eta=eta)
+        super().__init__(space, rng, fidelities, eta=eta, continue_promotions=continue_promotions)
         if not 0 < top_fraction < 1 or not 0 <= random_fraction <= 1 or n_samples < 1:
             raise ConfigError("need 0 < top_fraction < 1, 0 <= random_fraction <= 1, n_samples >= 1")
         self.top_fraction, self.random_fraction = top_fraction, random_fraction

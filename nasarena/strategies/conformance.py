@@ -22,9 +22,14 @@ DESIGN.md:
   raised.
 * ``unique_ids``: proposal ids are unique ints across asynchronous use.
 * ``config``: ``config()`` is a JSON-serialisable dict (it is recorded with every run).
+* ``tell_bookkeeping``: a tell of a proposal that was never asked, and a second tell of the same
+  proposal, raise :class:`StrategyError` (the base class's "not outstanding" check), and the
+  strategy keeps working afterwards; built-ins make proposals with ``propose()``.
+* ``requires``: ``requires`` / ``uses`` are sets of known capability names.
 
-Multi-fidelity strategies that raise :class:`UnsupportedError` when given one fidelity are built
-with two (``epochs=12`` and ``epochs=200``); the synthetic objective depends on the fidelity.
+Strategies that declare ``"multi-fidelity"`` in ``requires`` (or, undeclared, raise
+:class:`UnsupportedError` when given one fidelity) are built with two (``epochs=12`` and
+``epochs=200``); the synthetic objective depends on the fidelity.
 ``SearchExhausted`` ends a drive normally (allowed on the tiny space).
 
 The supporting pieces (:class:`TinySpace`, :class:`SyntheticObjective`, building and driving a
@@ -38,7 +43,8 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from nasarena.errors import SearchExhausted
+from nasarena.errors import SearchExhausted, StrategyError
+from nasarena.estimators.base import CAPABILITIES
 from nasarena.spaces.base import SearchSpace
 from nasarena.strategies.base import Proposal
 from nasarena.strategies.conformance_support import (
@@ -219,6 +225,44 @@ def check_config(factory: Factory, label: str, space: SearchSpace, kwargs: dict[
                            f"strings, lists and dicts") from exc
 
 
+@_per_space
+def check_tell_bookkeeping(factory: Factory, label: str, space: SearchSpace, kwargs: dict[str, Any]) -> None:
+    """An unknown tell and a repeated tell raise StrategyError ("not outstanding"); the strategy goes on."""
+    subject = build(factory, label, space, 0, **kwargs)
+    objective = SyntheticObjective(space)
+    strategy = subject.strategy
+    try:
+        proposal = check_proposal(subject, strategy.ask())
+    except SearchExhausted:
+        return
+    ev = objective(proposal.arch, proposal.fidelity)
+    stranger = Proposal(10**9, proposal.arch, proposal.fidelity)
+    for what, bad in (("a proposal it never issued", stranger), ("the same proposal twice", proposal)):
+        if bad is proposal:
+            strategy.tell(proposal, ev)
+        try:
+            strategy.tell(bad, ev)
+        except StrategyError as exc:
+            if "not outstanding" not in str(exc):
+                raise subject.fail(f"tell() of {what} raised StrategyError without the base class's "
+                                   f"message: {exc}") from exc
+        else:
+            raise subject.fail(f"tell() of {what} was accepted silently; let the base class check tells "
+                               f"(make proposals with self.propose(), do not bypass Strategy.tell)")
+    drive(subject, 4, outstanding=2, order_seed=4)
+
+
+@_per_space
+def check_requires(factory: Factory, label: str, space: SearchSpace, kwargs: dict[str, Any]) -> None:
+    """``requires`` and ``uses`` are sets of capability names the runner knows."""
+    subject = build(factory, label, space, 0, **kwargs)
+    for attr in ("requires", "uses"):
+        value = getattr(subject.strategy, attr, frozenset())
+        if not isinstance(value, frozenset | set) or not set(value) <= CAPABILITIES:
+            raise subject.fail(f"{attr} must be a set of capability names from {sorted(CAPABILITIES)}, "
+                               f"got {value!r}")
+
+
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("determinism", check_determinism),
     ("global_rng_untouched", check_global_rng_untouched),
@@ -229,6 +273,8 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("short_loop", check_short_loop),
     ("unique_ids", check_unique_ids),
     ("config", check_config),
+    ("tell_bookkeeping", check_tell_bookkeeping),
+    ("requires", check_requires),
 )
 
 

@@ -139,9 +139,12 @@ def default_spaces() -> tuple[SearchSpace, ...]:
 
 
 def build(factory: Factory, label: str, space: SearchSpace, seed: int, **kwargs: Any) -> Subject:
-    """Construct with one fidelity, or with two if the strategy says it needs several."""
+    """Construct with two fidelities if the strategy requires ``"multi-fidelity"``, else with one
+    (and with two if it refuses one with :class:`UnsupportedError`)."""
     errors = []
-    for fids in (SINGLE_FIDELITY, MULTI_FIDELITY):
+    declared = getattr(factory, "requires", None)
+    multi = isinstance(declared, frozenset | set) and "multi-fidelity" in declared
+    for fids in ((MULTI_FIDELITY,) if multi else (SINGLE_FIDELITY, MULTI_FIDELITY)):
         try:
             strategy = factory(space=space, rng=np.random.default_rng(seed), fidelities=fids, **kwargs)
         except UnsupportedError as exc:

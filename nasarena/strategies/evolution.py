@@ -26,7 +26,7 @@ from nasarena.errors import ConfigError
 from nasarena.estimators.base import FULL, Evaluation, Fidelity
 from nasarena.spaces.base import Arch, SearchSpace
 from nasarena.strategies.base import Proposal, Strategy
-from nasarena.strategies.random_search import PendingProposals, UniformSampler, usable_score
+from nasarena.strategies.random_search import UniformSampler, usable_score
 
 
 class RegularizedEvolution(Strategy):
@@ -53,7 +53,6 @@ class RegularizedEvolution(Strategy):
         self.archs: list[Arch] = []
         self.scores: list[float] = []
         self._sampler = UniformSampler(space, rng)
-        self._pending = PendingProposals(self.name)
         self._fid = self.fidelity
 
     @property
@@ -67,7 +66,7 @@ class RegularizedEvolution(Strategy):
             arch = self._sampler.sample()
         else:
             arch = self._sampler.mutate(self.archs[self._tournament()])
-        return self._pending.add(Proposal(next(self._ids), arch, self._fid))
+        return self.propose(arch, self._fid)
 
     def _tournament(self) -> int:
         """Index of the best of ``sample_size`` members drawn uniformly *with* replacement.
@@ -88,11 +87,10 @@ class RegularizedEvolution(Strategy):
 
     def tell(self, proposal: Proposal, evaluation: Evaluation) -> None:
         """Add a successful child; remove the oldest (aging) or worst member when over size."""
-        issued = self._pending.pop(proposal)
         score = usable_score(evaluation)
         if score is None:
             return
-        self.archs.append(issued.arch)
+        self.archs.append(proposal.arch)
         self.scores.append(score)
         if len(self.scores) > self.population_size:
             if self.aging:

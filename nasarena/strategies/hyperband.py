@@ -7,6 +7,12 @@ With ``S + 1`` fidelities and reduction factor ``eta``, bracket ``s`` (cycling `
 starts ``n = ceil((S + 1) / (s + 1) * eta**s)`` new architectures at fidelity ``S - s`` and promotes
 the best ``floor(n / eta**i)`` (at least one) to each following fidelity, up to the highest.
 
+Promotions continue the lower-fidelity training (``Strategy.continue_``: the oracle charges only the
+increment, as syne-tune and Ray Tune do) when the oracle offers ``"continue"`` (``uses``) and
+``continue_promotions`` is true (the default); otherwise a promotion is a fresh training at the higher
+fidelity that pays the full cost again, as before. ``config()`` records which (``continued``), with the
+number of continued promotions and the mean simulated cost of the completed brackets.
+
 Asynchronous workers: a bracket hands out the configurations of its current rung; a rung is
 complete when all its results are told, and only then are its best promoted. An ask serves pending
 promotions first (finishing brackets), then new configurations of the oldest bracket with room;
@@ -49,9 +55,9 @@ class Rung:
 
     level: int                      # index into the strategy's fidelities
     capacity: int
-    queue: list[Arch] = field(default_factory=list)   # promoted, not yet asked
+    queue: list[Proposal] = field(default_factory=list)   # finished proposals promoted, not yet asked
     asked: int = 0
-    results: list[tuple[float, int, Arch]] = field(default_factory=list)  # (score, ask order, arch)
+    results: list[tuple[float, int, Proposal]] = field(default_factory=list)  # (score, ask order, proposal)
 
     @property
     def complete(self) -> bool:
@@ -66,6 +72,7 @@ class Bracket:
     id: int
     rungs: list[Rung]
     current: int = 0
+    cost: float = 0.0                # simulated cost told so far (increments, for continued promotions)
 
     @property
     def done(self) -> bool:
@@ -73,18 +80,53 @@ class Bracket:
         return self.current >= len(self.rungs)
 
 
-class Hyperband(Strategy):
-    """Asynchronous Hyperband over ``self.fidelities`` (see the module docstring)."""
+class Halving(Strategy):
+    """What Hyperband, BOHB and ASHA share: rungs over ``self.fidelities``, a reduction factor
+    ``eta``, and promotions that continue the promoted training when the oracle offers it."""
 
-    name: ClassVar[str] = "hyperband"
+    requires = frozenset({"multi-fidelity"})
+    uses = frozenset({"continue"})
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator,
-                 fidelities: tuple[Fidelity, ...] = (FULL,), *, eta: int = 3) -> None:
+                 fidelities: tuple[Fidelity, ...] = (FULL,), *, eta: int = 3,
+                 continue_promotions: bool = True) -> None:
         super().__init__(space, rng, fidelities)
         require_multi_fidelity(self.name, self.fidelities)
         if eta < 2:
             raise ConfigError(f"eta must be an integer >= 2 (the halving rate), got {eta}")
         self.eta = int(eta)
+        self.continue_promotions = bool(continue_promotions)
+        self.n_continued = 0
+
+    @property
+    def continues(self) -> bool:
+        """Whether promotions continue trainings (the oracle offers it and it is not switched off)."""
+        return self.continue_promotions and "continue" in self.offered
+
+    def promote(self, parent: Proposal, fidelity: Fidelity) -> Proposal:
+        """``parent``'s architecture at the higher ``fidelity``: a continue if possible, else fresh."""
+        if self.continues:
+            self.n_continued += 1
+            return self.continue_(parent, fidelity)
+        return self.propose(parent.arch, fidelity)
+
+    def config(self) -> dict[str, Any]:
+        """Hyper-parameters recorded with each run, and whether promotions continued trainings."""
+        return {"eta": self.eta, "fidelities": [f.key() for f in self.fidelities],
+                "continue_promotions": self.continue_promotions, "continued": self.continues,
+                "n_continued": self.n_continued}
+
+
+class Hyperband(Halving):
+    """Asynchronous Hyperband over ``self.fidelities`` (see the module docstring)."""
+
+    name: ClassVar[str] = "hyperband"
+
+    def __init__(self, space: SearchSpace, rng: np.random.Generator,
+                 fidelities: tuple[Fidelity, ...] = (FULL,), *, eta: int = 3,
+                 continue_promotions: bool = True) -> None:
+        super().__init__(space, rng, fidelities, eta=eta, continue_promotions=continue_promotions)
+        self.bracket_costs: list[tuple[int, float]] = []  # (s, total cost) of each completed bracket
         self.s_max = len(self.fidelities) - 1
         self._brackets: list[Bracket] = []
         self._n_brackets = 0
@@ -107,19 +149,22 @@ class Hyperband(Strategy):
         self._brackets.append(bracket)
         return bracket
 
-    def _promotion_from(self, bracket: Bracket) -> tuple[Arch, Rung] | None:
-        """A promoted configuration the bracket can hand out now, if any."""
+    def _promotion_from(self, bracket: Bracket) -> tuple[Arch, Proposal | None, Rung] | None:
+        """A promoted configuration (with the proposal it was promoted from), if the bracket has one."""
         if bracket.done:
             return None
         rung = bracket.rungs[bracket.current]
-        return (rung.queue.pop(0), rung) if rung.queue else None
+        if not rung.queue:
+            return None
+        parent = rung.queue.pop(0)
+        return parent.arch, parent, rung
 
-    def _sample_from(self, bracket: Bracket) -> tuple[Arch, Rung] | None:
+    def _sample_from(self, bracket: Bracket) -> tuple[Arch, Proposal | None, Rung] | None:
         """A new configuration for the bracket's first rung, if it still has room."""
         rung = bracket.rungs[0]
         if bracket.done or bracket.current != 0 or rung.asked >= rung.capacity:
             return None
-        return self.sample_config(rung.level), rung
+        return self.sample_config(rung.level), None, rung
 
     def _advance(self, bracket: Bracket) -> None:
         """Promote the best of each complete rung; close the bracket after its last rung."""
@@ -130,12 +175,13 @@ class Hyperband(Strategy):
                 break
             nxt = bracket.rungs[bracket.current]
             ranked = sorted((r for r in rung.results if math.isfinite(r[0])), key=lambda r: (-r[0], r[1]))
-            nxt.queue = [arch for _, _, arch in ranked[: nxt.capacity]]
+            nxt.queue = [proposal for _, _, proposal in ranked[: nxt.capacity]]
             nxt.capacity = len(nxt.queue)  # fewer successes than slots: evaluate only those
             if nxt.capacity == 0:
                 bracket.current = len(bracket.rungs)
         if bracket.done:
             self._brackets.remove(bracket)
+            self.bracket_costs.append((self.s_max - bracket.rungs[0].level, bracket.cost))
 
     # ---- sampling hook -----------------------------------------------------------------------
     def sample_config(self, level: int) -> Arch:
@@ -165,26 +211,25 @@ class Hyperband(Strategy):
             raise
         bracket, job = found
         assert job is not None  # a fresh bracket always has first-rung room
-        arch, rung = job
+        arch, parent, rung = job
         rung.asked += 1
         self._seen[rung.level].add(arch)
-        proposal = self.propose(arch, self.fidelities[rung.level])
+        fidelity = self.fidelities[rung.level]
+        proposal = self.promote(parent, fidelity) if parent is not None else self.propose(arch, fidelity)
         self._pending[proposal.id] = (bracket, rung)
         return proposal
 
     def tell(self, proposal: Proposal, evaluation: Evaluation) -> None:
         """Record the result in its rung; promote when the rung is complete."""
-        entry = self._pending.pop(proposal.id, None)
+        bracket, rung = self._pending.pop(proposal.id)  # the base class checked it is outstanding
         score = float(evaluation.score) if evaluation.ok else math.nan
-        level = self.fidelities.index(proposal.fidelity) if proposal.fidelity in self.fidelities else -1
-        if level >= 0:
-            self.observe(proposal.arch, level, score)
-        if entry is None:
-            return
-        bracket, rung = entry
-        rung.results.append((score if math.isfinite(score) else -math.inf, proposal.id, proposal.arch))
+        self.observe(proposal.arch, rung.level, score)
+        rung.results.append((score if math.isfinite(score) else -math.inf, proposal.id, proposal))
+        bracket.cost += float(evaluation.cost)
         self._advance(bracket)
 
     def config(self) -> dict[str, Any]:
         """Hyper-parameters recorded with each run."""
-        return {"eta": self.eta, "fidelities": [f.key() for f in self.fidelities]}
+        return {**super().config(), "brackets_completed": len(self.bracket_costs),
+                "mean_bracket_cost": (sum(c for _, c in self.bracket_costs) / len(self.bracket_costs)
+                                      if self.bracket_costs else None)}

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nasarena.errors import ConfigError, SearchExhausted, StrategyError
+from nasarena.errors import ConfigError, SearchExhausted
 from nasarena.estimators.base import FULL, Evaluation, Fidelity
 from nasarena.spaces.base import Arch, SearchSpace
 from nasarena.strategies.base import Proposal, Strategy
@@ -118,35 +118,6 @@ class UniformSampler:
         return tuple(out)
 
 
-class PendingProposals:
-    """The ids a strategy has issued and not yet been told, so a bad ``tell`` fails loudly.
-
-    Telling a proposal twice, or one the strategy never issued, is a runner bug that would
-    otherwise silently corrupt a population or a policy update.
-    """
-
-    def __init__(self, strategy_name: str) -> None:
-        self.strategy_name = strategy_name
-        self._open: dict[int, Proposal] = {}
-
-    def add(self, proposal: Proposal) -> Proposal:
-        """Record an issued proposal and return it."""
-        self._open[proposal.id] = proposal
-        return proposal
-
-    def pop(self, proposal: Proposal) -> Proposal:
-        """Close ``proposal`` and return the issued one, or raise :class:`StrategyError`."""
-        issued = self._open.pop(proposal.id, None)
-        if issued is None:
-            raise StrategyError(
-                f"{self.strategy_name}: tell() got proposal id {proposal.id}, which this strategy did not "
-                f"issue or was already told; tell each proposal from ask() exactly once")
-        return issued
-
-    def __len__(self) -> int:
-        return len(self._open)
-
-
 def usable_score(evaluation: Evaluation) -> float | None:
     """The score of a successful evaluation, or None for a failure (``ok=False`` or NaN score)."""
     score = evaluation.score
@@ -176,14 +147,13 @@ class RandomSearch(Strategy):
         self._seen: set[Arch] = set()
         self._rejected: set[Arch] = set()  # invalid tuples met while rejection sampling
         self._remaining: list[Arch] | None = None
-        self._pending = PendingProposals(self.name)
         self._fid = self.fidelity
 
     def ask(self) -> Proposal:
         """A uniformly random architecture not proposed before by this instance."""
         arch = self._draw() if self._remaining is None else self._draw_remaining()
         self._seen.add(arch)
-        return self._pending.add(Proposal(next(self._ids), arch, self._fid))
+        return self.propose(arch, self._fid)
 
     def _draw(self) -> Arch:
         sampler = self._sampler
@@ -232,12 +202,11 @@ class RandomSearch(Strategy):
             f"proposed; give a smaller budget or use a larger space")
 
     def tell(self, proposal: Proposal, evaluation: Evaluation) -> None:
-        """Random search ignores results; only checks the proposal was issued."""
-        self._pending.pop(proposal)
+        """Random search ignores results (the base class checks the proposal was outstanding)."""
 
     def config(self) -> dict[str, Any]:
         """No hyper-parameters."""
         return {}
 
 
-__all__ = ["PendingProposals", "RandomSearch", "UniformSampler", "usable_score"]
+__all__ = ["RandomSearch", "UniformSampler", "usable_score"]

@@ -45,7 +45,7 @@ from nasarena.errors import ConfigError, StrategyError
 from nasarena.estimators.base import FULL, Evaluation, Fidelity
 from nasarena.spaces.base import Arch, SearchSpace
 from nasarena.strategies.base import Proposal, Strategy
-from nasarena.strategies.random_search import PendingProposals, UniformSampler, usable_score
+from nasarena.strategies.random_search import UniformSampler, usable_score
 
 #: Give up (and say why) after this many consecutive invalid samples in a constrained space.
 MAX_RESAMPLES = 10_000
@@ -146,7 +146,6 @@ class Reinforce(Strategy):
         # fused=True: one kernel per step instead of ~10 tiny ops (same Adam; ~20% faster per tell).
         self.optimizer = torch.optim.Adam([self.logits], lr=self.lr, fused=True)
         self._sampler = UniformSampler(space, rng)
-        self._pending = PendingProposals(self.name)
         self._fid = self.fidelity
         self._cumulative: list[list[float]] = []
         self.n_updates = 0
@@ -190,16 +189,15 @@ class Reinforce(Strategy):
                                         f"onto invalid combinations (lower lr or add entropy_weight)")
                 arch = self._sample()
                 tries += 1
-        return self._pending.add(Proposal(next(self._ids), arch, self._fid))
+        return self.propose(arch, self._fid)
 
     def tell(self, proposal: Proposal, evaluation: Evaluation) -> None:
         """One REINFORCE + Adam step on a successful result; failures are skipped."""
-        issued = self._pending.pop(proposal)
         score = usable_score(evaluation)
         if score is None:
             return
         log_probs = self._log_probs()
-        log_prob = log_probs[self._rows, torch.tensor(issued.arch)].sum()
+        log_prob = log_probs[self._rows, torch.tensor(proposal.arch)].sum()
         reinforce_update(self.optimizer, self.baseline, score / self.reward_scale, log_prob, log_probs,
                          self._mask, self.entropy_weight)
         self.n_updates += 1

@@ -38,7 +38,7 @@ from nasarena.errors import ConfigError, StrategyError
 from nasarena.estimators.base import FULL, Evaluation, Fidelity
 from nasarena.spaces.base import Arch, SearchSpace
 from nasarena.strategies.base import Proposal, Strategy
-from nasarena.strategies.random_search import PendingProposals, UniformSampler, usable_score
+from nasarena.strategies.random_search import UniformSampler, usable_score
 from nasarena.strategies.reinforce import (
     MAX_RESAMPLES,
     EMABaseline,
@@ -178,7 +178,6 @@ class ReinforceLSTM(Strategy):
         self.optimizer = torch.optim.Adam(self.controller.parameters(), lr=self.lr, fused=True)
         self._numpy = NumpySampler(self.controller)
         self._sampler = UniformSampler(space, rng)
-        self._pending = PendingProposals(self.name)
         self._fid = self.fidelity
         self.n_updates = 0
 
@@ -194,7 +193,7 @@ class ReinforceLSTM(Strategy):
                                         f"entropy_weight")
                 arch = self._numpy.sample(self._sampler.uniform)
                 tries += 1
-        return self._pending.add(Proposal(next(self._ids), arch, self._fid))
+        return self.propose(arch, self._fid)
 
     def log_prob(self, arch: Arch) -> float:
         """Log-probability of ``arch`` under the current controller (for tests and analysis)."""
@@ -207,13 +206,12 @@ class ReinforceLSTM(Strategy):
 
     def tell(self, proposal: Proposal, evaluation: Evaluation) -> None:
         """One REINFORCE + Adam step on a successful result; failures are skipped."""
-        issued = self._pending.pop(proposal)
         score = usable_score(evaluation)
         if score is None:
             return
-        log_probs = self.controller.log_probs(issued.arch)
+        log_probs = self.controller.log_probs(proposal.arch)
         reinforce_update(self.optimizer, self.baseline, score / self.reward_scale,
-                         self._path_log_prob(log_probs, issued.arch), log_probs, self.controller.mask,
+                         self._path_log_prob(log_probs, proposal.arch), log_probs, self.controller.mask,
                          self.entropy_weight)
         self._numpy.invalidate()
         self.n_updates += 1
