@@ -79,13 +79,41 @@ def _file_hash(path: str, mtime_ns: int, size: int) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
+def _object_source(name: str) -> str | None:
+    """The source text of a strategy registered as an object (e.g. a class defined in a notebook
+    cell, whose "file" does not exist); None if Python cannot find it."""
+    entry = STRATEGIES.entry(name)
+    if entry is None or isinstance(entry, str):
+        return None
+    obj = getattr(entry, "func", entry)
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):  # Python < 3.13 cannot find a notebook class; its methods it can
+        pass
+    if not isinstance(obj, type):
+        return None
+    parts = []
+    for key, value in sorted(vars(obj).items()):
+        if inspect.isfunction(value):
+            try:
+                parts.append(inspect.getsource(value))
+            except (OSError, TypeError):
+                parts.append(f"{key}:{value.__code__.co_code.hex()}")
+        elif isinstance(value, int | float | str | bool | tuple) and not key.startswith("__"):
+            parts.append(f"{key}={value!r}")
+    return "\n".join(parts) or None
+
+
 def strategy_fingerprint(name: str) -> dict[str, Any]:
     """``{"source", "sha256", "nasarena"}`` of strategy ``name``: stored with every run it makes."""
     source = strategy_source(name)
+    text = None if source is not None and source.is_file() else _object_source(name)
     if source is not None and source.is_file():
         st = source.stat()
         digest = _file_hash(str(source.resolve()), st.st_mtime_ns, st.st_size)
-    else:  # no file to hash: the name alone (nasarena's version still guards built-in code)
+    elif text is not None:  # a class from a notebook cell: hash its source text
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    else:  # nothing to hash: the name alone (nasarena's version still guards built-in code)
         digest = hashlib.sha256(f"name:{name}".encode()).hexdigest()[:16]
     return {"source": str(source) if source is not None else None, "sha256": digest,
             "nasarena": nasarena_version()}

@@ -177,3 +177,26 @@ def test_kill_9_of_the_nasarena_process_then_rerun_is_exact(tmp_path):
     assert len(resumed.runs) == 6 and not resumed.unreadable
     assert not resumed.trajectories.duplicated([S.RUN_ID, S.EVAL_INDEX]).any()
     pd.testing.assert_frame_equal(resumed.trajectories, load_study(clean).trajectories)
+
+
+def test_a_strategy_class_from_a_notebook_cell_is_fingerprinted_by_its_source(monkeypatch):
+    """IPython keeps a cell's source in ``linecache`` under a name that is no file; editing the
+    class and registering it again must change the fingerprint."""
+    import linecache
+
+    from nasarena.bench.identity import strategy_fingerprint
+    from nasarena.registry import STRATEGIES
+
+    def cell(n: int, body: str) -> type:
+        name = f"<ipython-input-{n}-hygiene>"
+        linecache.cache[name] = (len(body), None, body.splitlines(True), name)
+        scope: dict = {}
+        exec(compile(body, name, "exec"), scope)
+        return scope["Mine"]
+
+    prints = []
+    for n, index in enumerate((-1, -1, 7)):  # the same cell run twice, then edited
+        body = MINE.format(index=0).replace("INDEX = 0", "").replace("INDEX", str(index))
+        monkeypatch.setitem(STRATEGIES._entries, "notebook-mine", cell(n, body))
+        prints.append(strategy_fingerprint("notebook-mine")["sha256"])
+    assert prints[0] == prints[1] != prints[2]
