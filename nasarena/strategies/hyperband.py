@@ -231,5 +231,6 @@ class Hyperband(Halving):
     def config(self) -> dict[str, Any]:
         """Hyper-parameters recorded with each run."""
         return {**super().config(), "brackets_completed": len(self.bracket_costs),
+                "bracket_costs": [[s, c] for s, c in self.bracket_costs],
                 "mean_bracket_cost": (sum(c for _, c in self.bracket_costs) / len(self.bracket_costs)
                                       if self.bracket_costs else None)}
