@@ -134,5 +134,6 @@ def stale_reason(stored: dict[str, Any] | None, current: dict[str, Any]) -> str 
     if stored.get("nasarena") != current["nasarena"]:
         return f"nasarena changed from {stored.get('nasarena')} to {current['nasarena']}"
     if stored.get("sha256") != current["sha256"]:
-        return f"the strategy's source {current['source'] or ''} changed".replace("source  ", "source ")
+        return f"the strategy's source {current['source']} changed" if current["source"] else \
+            "the strategy's code changed"
     return None
