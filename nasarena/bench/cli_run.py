@@ -290,10 +290,32 @@ def _datasets() -> list[str]:
     return lines
 
 
+def _oracles() -> list[str]:
+    """One line per oracle: what it needs to run, its datasets and its fidelities (``Oracle.needs`` /
+    ``Oracle.fidelity_help`` where the class states them, else the first line of its docstring)."""
+    lines = []
+    for name in ORACLES.names():
+        try:
+            cls = ORACLES.resolve(name)
+        except (ModuleNotFoundError, ImportError, UnknownNameError) as exc:
+            lines.append(f"{name}: (not available: {exc})")
+            continue
+        doc = (cls.__doc__ or "").strip().splitlines()
+        ds = getattr(cls, "datasets", ())
+        parts = [getattr(cls, "needs", None) or (doc[0].rstrip(".") if doc else ""),
+                 f"datasets: {', '.join(ds) if ds else 'given by its arguments'}"]
+        if getattr(cls, "fidelity_help", None):
+            parts.append(f"fidelities: {cls.fidelity_help}")
+        lines.append(f"{name}: {'; '.join(p for p in parts if p)}")
+    return lines
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     """``nasarena list``."""
     if args.what == "datasets":
         lines = _datasets()
+    elif args.what == "oracles":
+        lines = _oracles()
     else:
         lines = {"strategies": STRATEGIES, "oracles": ORACLES, "spaces": SPACES}[args.what].names()
     print("\n".join(lines))

@@ -45,7 +45,7 @@ from nasarena.bench.config import RunConfig
 from nasarena.bench.lineage import LineageStarts
 from nasarena.bench.records import ArchFacts, Finished, InFlight, Row
 from nasarena.errors import DataError, InvalidArchitectureError, SearchExhausted, StrategyError
-from nasarena.estimators.base import CONTINUE, FULL, WARM_START, Evaluation, Oracle
+from nasarena.estimators.base import CONTINUE, FULL, WARM_START, Evaluation, Ladder, Oracle
 from nasarena.registry import STRATEGIES, make_oracle
 from nasarena.results import schema as S
 from nasarena.strategies.base import FRESH
@@ -368,7 +368,8 @@ def run(config: RunConfig, oracle: Oracle | None = None,
     strategy_rng, oracle_rng = np.random.default_rng(strategy_ss), np.random.default_rng(oracle_ss)
     status, error, strategy, loop = OK, None, None, None
     try:
-        strategy = factory(space=oracle.space, rng=strategy_rng, fidelities=tuple(oracle.fidelities),
+        strategy = factory(space=oracle.space, rng=strategy_rng,
+                           fidelities=Ladder(oracle.fidelities, oracle.search_fidelity),
                            **config.strategy_kwargs)
     except Exception:  # a broken strategy must not take the study down: record it
         status, error = FAILED, traceback.format_exc()

@@ -31,9 +31,10 @@ class Fidelity:
     """How cheaply to estimate performance (the survey's lower-fidelity knobs).
 
     ``None`` in a field (or a size knob left out) means "the oracle's full value", and ``Fidelity()``
-    (:data:`FULL`) means the oracle's top fidelity everywhere: ``Oracle.check_fidelity``, the runner
-    and the strategies' default all resolve it to ``oracle.fidelities[-1]``. Tabular oracles
-    typically vary only ``epochs``; live training can vary all of them.
+    (:data:`FULL`) means the oracle's top fidelity everywhere: ``Oracle.check_fidelity`` and the
+    runner resolve it to ``oracle.fidelities[-1]``. The strategies' default proposal fidelity is
+    ``oracle.search_fidelity``: the top unless the oracle's protocol names another (:class:`Ladder`).
+    Tabular oracles typically vary only ``epochs``; live training can vary all of them.
 
     **Cost order.** Every field and knob is a size (more is costlier), so ``a <= b`` means *a is
     nowhere larger than b* (a missing value counts as the full one, larger than any number) and
@@ -166,6 +167,27 @@ def cheapest_first(fidelities: Iterable[Fidelity],
 
     return tuple(sorted(fids, key=key))
 
+
+class Ladder(tuple):  # type: ignore[type-arg]
+    """An oracle's fidelities (cheapest first) and ``search``, the default of single-fidelity strategies.
+
+    ``search`` is what a single-fidelity strategy searches at: the top of the ladder unless the
+    oracle's protocol says otherwise (the NB201 protocol searches at the 12-epoch schedule even when
+    a multi-fidelity strategy is also given 1, 3, 50 and 200 epochs). The runner builds strategies
+    with one (``Strategy.fidelity``, their default proposal fidelity, reads ``search``); a plain
+    tuple means "the top". ``Fidelity()`` keeps meaning the top either way.
+    """
+
+    search: Fidelity
+
+    def __new__(cls, fidelities: Any, search: Fidelity | None = None) -> Ladder:
+        self = super().__new__(cls, fidelities)
+        self.search = self[-1] if search is None else search
+        if self.search not in self:
+            raise ConfigError(f"search fidelity {self.search.key()} is not one of the fidelities "
+                              f"[{', '.join(f.key() for f in self)}]")
+        return self
+
 #: What an oracle may offer (:meth:`Oracle.capabilities`) and a strategy may require or use.
 MULTI_FIDELITY, CONTINUE, WARM_START, SHARED = "multi-fidelity", "continue", "warm-start", "shared"
 CAPABILITIES: frozenset[str] = frozenset({MULTI_FIDELITY, CONTINUE, WARM_START, SHARED})
@@ -273,6 +295,15 @@ class Oracle:
         in :meth:`evaluate`, or implements :meth:`run_shared`).
         """
         return frozenset({MULTI_FIDELITY}) if len(self.fidelities) > 1 else frozenset()
+
+    @property
+    def search_fidelity(self) -> Fidelity:
+        """The fidelity single-fidelity strategies propose by default (``Strategy.fidelity``).
+
+        The top, ``fidelities[-1]``, unless the oracle's protocol names another (see :class:`Ladder`);
+        ``Fidelity()`` still means the top.
+        """
+        return self.fidelities[-1]
 
     def evaluate(self, arch: Arch, fidelity: Fidelity | None, rng: np.random.Generator, *,
                  start: Any = None, inherit: Any = None) -> Evaluation:

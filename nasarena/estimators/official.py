@@ -12,6 +12,7 @@ charges), and the final metric is the seed-mean test accuracy of the full schedu
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,30 @@ class _FidelityTable:
     curves: np.ndarray
     info: _Rows
 
+def parse_epochs(epochs: Any) -> list[int]:
+    """``epochs=`` as sorted distinct ints: one number, ``"1,3,12"`` (what ``--oracle-arg epochs=1,3,12``
+    passes), ``"[1, 3, 12]"`` or a list of numbers; anything else is one ConfigError line."""
+    hint = (f"epochs={epochs!r}: give one positive whole number of epochs or several, e.g. epochs=12 or "
+            f"epochs=1,3,12,50,200 (on the command line: --oracle-arg epochs=1,3,12,50,200)")
+    items: Any = epochs
+    if isinstance(epochs, str):
+        items = [p for p in re.split(r"[,\s]+", epochs.strip().strip("[]()")) if p]
+    elif isinstance(epochs, int | np.integer):
+        items = [epochs]
+    out = []
+    try:
+        for e in items:
+            value = float(e) if isinstance(e, str) else e
+            if isinstance(e, bool) or int(value) != value or value < 1:
+                raise ValueError
+            out.append(int(value))
+    except (TypeError, ValueError):
+        raise ConfigError(hint) from None
+    if not out:
+        raise ConfigError(hint)
+    return sorted(set(out))
+
+
 _DATASETS = {"cifar10": "cifar10", "cifar10-valid": "cifar10", "cifar100": "cifar100",
              "ImageNet16-120": "ImageNet16-120", "imagenet16-120": "ImageNet16-120",
              "imagenet": "ImageNet16-120"}
@@ -73,9 +98,12 @@ class _OfficialOracle(Oracle):
         raise NotImplementedError
 
     offers: ClassVar[frozenset[str]] = frozenset({MULTI_FIDELITY, CONTINUE})
+    #: the schedule the NB201 / NATS-Bench search protocol scores with (hp='12')
+    protocol_epochs: ClassVar[int] = 12
 
     def __init__(self, dataset: str = "cifar10", path: str | Path | None = None,
-                 epochs: int | Sequence[int] = 12, with_curve: bool = True, schedule: str = "own") -> None:
+                 epochs: int | str | Sequence[int] = 12, with_curve: bool = True,
+                 schedule: str = "own") -> None:
         try:
             self.dataset = _DATASETS[dataset]
         except KeyError:
@@ -97,7 +125,7 @@ class _OfficialOracle(Oracle):
         self._search_ds = "cifar10-valid" if self.dataset == "cifar10" else self.dataset
         self._test = "ori_test_acc" if self.dataset == "cifar10" else "x_test_acc"
         hps = {int(h): h for d, h in self.cache.settings() if d == self._search_ds}
-        wanted = sorted({int(epochs)} if isinstance(epochs, int | np.integer) else {int(e) for e in epochs})
+        wanted = parse_epochs(epochs)
         self._source: dict[Fidelity, tuple[RunGroup, int | None]] = {}
         full = self.cache.group(self._search_ds, self.full_hp) if int(self.full_hp) in hps else None
         for e in wanted:
@@ -111,6 +139,11 @@ class _OfficialOracle(Oracle):
                                   f"schedule of this cache (hp {sorted(hps)}) nor an epoch "
                                   f"1..{int(self.full_hp) - 1} of the hp={self.full_hp} curve")
         self.fidelities = cheapest_first(self._source)  # all differ in epochs only
+        protocol = Fidelity(epochs=self.protocol_epochs)
+        #: what single-fidelity strategies search at: 12 epochs when offered (the protocol's own
+        #: schedule, or with schedule="full" epoch 12 of the full run), whatever else the ladder holds
+        #: for multi-fidelity ones; else the top
+        self._search = protocol if protocol in self._source else self.fidelities[-1]
         # space (mixed-radix) index -> official index, and arch tuple -> official index for queries
         self._official = np.full(self.space.size, -1, dtype=np.int64)
         self._official[self.cache.space_index] = np.arange(len(self.cache.space_index))
@@ -124,6 +157,11 @@ class _OfficialOracle(Oracle):
         self.best_final = float(np.nanmax(self._final)) if np.isfinite(self._final).any() else math.nan
         self._final_list = self._final.tolist()
         self._params: dict[int, float] = {}
+
+    @property
+    def search_fidelity(self) -> Fidelity:
+        """The protocol's 12-epoch schedule when offered, else the top (see ``estimators.base.Ladder``)."""
+        return self._search
 
     def _final_metrics(self) -> np.ndarray:
         """Seed-mean full-schedule test accuracy per official index, averaged as the official API does."""
@@ -257,7 +295,13 @@ class _OfficialOracle(Oracle):
         """The base description plus the cache's provenance and the default budget."""
         out = super().describe()
         out.update(source=self.cache.manifest.get("source_name"), sha256=self.cache.manifest.get("sha256"),
-                   default_budget_seconds=self.default_budget_seconds)
+                   md5_check=self.cache.manifest.get("hash_check"),
+                   default_budget_seconds=self.default_budget_seconds, search_fidelity=self._search.key(),
+                   fidelities=[f.key() for f in self.fidelities])
+        if len(self.fidelities) > 1:  # the report's "search metric" line then states both
+            ladder = ", ".join(str(f.epochs) for f in self.fidelities)
+            out["search_metric"] = (f"{self.metric} at {self._search.key()} (single-fidelity strategies); "
+                                    f"multi-fidelity strategies: epochs {ladder}")
         return out
 
 
@@ -278,6 +322,11 @@ class NB201Oracle(_OfficialOracle):
     default_budgets: ClassVar[dict[str, float]] = {"cifar10": 12_000.0, "cifar100": 12_000.0,
                                                    "ImageNet16-120": 12_000.0}
     import_hint: ClassVar[str] = "nasarena data import-nb201 FILE --trust"
+    needs: ClassVar[str] = ("the official NAS-Bench-201-v1_*.pth, imported once with `nasarena data "
+                            "import-nb201 FILE --trust` (path= the cache if you used --out)")
+    fidelity_help: ClassVar[str] = ("epochs=12 (default, the protocol's), or a ladder for multi-fidelity "
+                                    "strategies: epochs=1,3,12,50,200 (12 and 200: their own schedules; "
+                                    "others: epochs of the 200-epoch curve)")
 
     def _make_space(self) -> SearchSpace:
         return NB201Space()
@@ -295,6 +344,8 @@ class NATSTopologyOracle(NB201Oracle):
     default_budgets: ClassVar[dict[str, float]] = {"cifar10": 20_000.0, "cifar100": 40_000.0,
                                                    "ImageNet16-120": 120_000.0}
     import_hint: ClassVar[str] = "nasarena data import-nats PATH --trust --space tss"
+    needs: ClassVar[str] = ("the official NATS-tss-v1_0-3ffb9 file or directory, imported once with "
+                            "`nasarena data import-nats PATH --trust --space tss`")
 
 
 class NATSSizeOracle(_OfficialOracle):
@@ -311,6 +362,10 @@ class NATSSizeOracle(_OfficialOracle):
     final_metric_name: ClassVar[str] = "test_acc_90ep_seed_mean"
     default_budgets: ClassVar[dict[str, float]] = NATSTopologyOracle.default_budgets
     import_hint: ClassVar[str] = "nasarena data import-nats PATH --trust --space sss"
+    needs: ClassVar[str] = ("the official NATS-sss-v1_0-50262 file or directory, imported once with "
+                            "`nasarena data import-nats PATH --trust --space sss`")
+    fidelity_help: ClassVar[str] = ("epochs=12 (default, the protocol's), or a ladder: epochs=1,12,45,90 "
+                                    "(1, 12, 90: their own schedules; others: epochs of the 90-epoch curve)")
 
     def _make_space(self) -> SearchSpace:
         return NATSSizeSpace()

@@ -17,10 +17,11 @@ changes:
   to ``on_record`` and replaced by ``None``, so the ``arch2infos`` dict ends up holding ``None``.
 - The memo entries made while reading a record are dropped after it. A later record may still refer
   to an earlier object (the pickler memoises by identity, so interned strings such as attribute
-  names, or a tuple key shared by copies, are written once and referenced ever after): immutable
-  values (strings, bytes, tuples, numpy scalars) go to a bounded least-recently-used store and
-  classes/functions are kept, so those references resolve; a reference to a mutable container of
-  a finished record is reported as a :class:`~nasarena.errors.DataError` that names the fallback
+  names or constant dataset names, are written once and referenced ever after): immutable values
+  (strings, bytes, tuples, numpy scalars) go to a bounded store (oldest out first; one that a later
+  record refers to is kept for good), and classes, functions and dtypes are kept, so those
+  references resolve. A reference to a mutable container of a finished record, or to a value older
+  than the store, is reported as a :class:`~nasarena.errors.DataError` that names the fallback
   (``in_memory=True``), never silently mis-read.
 
 Peak memory is then one record plus bounded stores, whatever the file size.
@@ -57,7 +58,7 @@ RECORD_CLASSES: frozenset[tuple[str, str]] = frozenset(
     (module, name) for module in ("nas_201_api.api_utils", "nats_bench.api_utils")
     for name in ("ArchResults", "ResultsCount"))
 _STRINGS_KEPT = 1 << 18  # immutable values of finished records
-#: memo values of finished records kept, least recently used first out, for later references
+#: memo values of finished records kept (oldest out first) in case a later record refers to them
 _IMMUTABLE = (str, bytes, tuple, frozenset, np.generic)
 #: memo values of finished records kept for good: classes, functions, dtypes (few)
 _KEPT_TYPES = (type, types.FunctionType, types.BuiltinFunctionType, np.dtype)
@@ -101,7 +102,7 @@ def _persistent(pid: Any) -> Any:
 
 
 class _Stores:
-    """What outlives a record: its immutable values (least recently used first out), its classes."""
+    """What outlives a record: its immutable values (oldest out first), its classes and functions."""
 
     def __init__(self) -> None:
         self.strings: OrderedDict[int, str] = OrderedDict()
@@ -113,10 +114,11 @@ class _Stores:
             self.kept.update(memo)
             return
         strings = self.strings
-        strings.update([(k, v) for k, v in memo.items() if isinstance(v, _IMMUTABLE)])
+        kept = self.kept
+        strings.update([(k, v) for k, v in memo.items() if isinstance(v, _IMMUTABLE) and k not in kept])
         for _ in range(len(strings) - _STRINGS_KEPT):
             strings.popitem(last=False)
-        self.kept.update([(k, v) for k, v in memo.items() if isinstance(v, _KEPT_TYPES)])
+        kept.update([(k, v) for k, v in memo.items() if isinstance(v, _KEPT_TYPES)])
 
 
 class _Memo(dict):  # type: ignore[type-arg]
@@ -130,10 +132,10 @@ class _Memo(dict):  # type: ignore[type-arg]
         stores = self.stores
         value = stores.kept.get(index, _MISSING)
         if value is _MISSING:
-            value = stores.strings.get(index, _MISSING)
+            value = stores.strings.pop(index, _MISSING)
             if value is _MISSING:
                 raise KeyError(index)
-            stores.strings.move_to_end(index)
+            stores.kept[index] = value  # shared between records: keep it for good
         self[index] = value  # later references in this record are plain dict hits
         return value
 

@@ -146,7 +146,10 @@ class Strategy:
             raise TypeError("rng must be a numpy.random.Generator, e.g. numpy.random.default_rng(seed)")
         self.space = space
         self.rng = rng
+        #: what a single-fidelity strategy searches at (the oracle's protocol; see estimators.base.Ladder)
         self.fidelities = tuple(fidelities)
+        self.search_fidelity: Fidelity = getattr(fidelities, "search", None) or \
+            (self.fidelities[-1] if self.fidelities else FULL)
         self.offered: frozenset[str] = frozenset()
         self._ids = itertools.count()
         self._outstanding: dict[int, Proposal] = {}
@@ -165,8 +168,8 @@ class Strategy:
 
     @property
     def fidelity(self) -> Fidelity:
-        """The highest (default) fidelity the oracle offers."""
-        return self.fidelities[-1]
+        """The fidelity fresh proposals get by default: the oracle's search fidelity (usually its top)."""
+        return self.search_fidelity
 
     def offer(self, capabilities: frozenset[str]) -> None:
         """Called by the runner before the first ask with the oracle's capabilities."""

@@ -36,7 +36,8 @@ from nasarena.strategies.base import Proposal, Strategy
 from nasarena.strategies.local_search import sample_unseen
 
 MULTI_FIDELITY_ORACLES = ("'live' (epochs, data fraction, channels...)",
-                          "'nb201' (official NAS-Bench-201 files: epochs 12 and 200)",
+                          "'nb201' with --oracle-arg epochs=1,3,12,50,200 (official NAS-Bench-201 files; its "
+                          "default, epochs=12, is the protocol's single fidelity)",
                           "'table' with several fidelity columns")
 
 

@@ -86,7 +86,10 @@ def test_curve_fidelities_match_the_official_per_epoch_numbers(nb201_api: Any, n
         assert ev.score == info["valid-accuracy"]
         assert ev.cost == info["train-all-time"] + info["valid-per-time"]
         assert len(ev.curve) == epochs
+    # None / Fidelity() mean the top; single-fidelity strategies search at the protocol's 12 epochs
     assert oracle.evaluate(arch, None, np.random.default_rng(0)).fidelity == Fidelity(epochs=200)
+    assert oracle.evaluate(arch, Fidelity(), np.random.default_rng(0)).fidelity == Fidelity(epochs=200)
+    assert oracle.search_fidelity == Fidelity(epochs=12)
     with pytest.raises(ConfigError, match="offers fidelities"):
         oracle.evaluate(arch, Fidelity(epochs=7), np.random.default_rng(0))
     with pytest.raises(ConfigError, match="epochs=300"):
@@ -185,3 +188,53 @@ def test_runs_in_the_harness(nb201_cache: Path, tmp_path: Path) -> None:
     assert list(study.runs["status"]) == ["ok"]
     assert study.runs["best_final"].iloc[0] == pytest.approx(94.373333)
     assert study.runs["final_metric"].iloc[0] == "test_acc_200ep_seed_mean"
+
+
+def test_epochs_argument_forms_and_errors(nb201_cache: Path) -> None:
+    """``--oracle-arg epochs=1,3,12`` reaches the oracle as the string "1,3,12"; lists work too."""
+    for form in ("1,3,12", "[1, 3, 12]", [12, 3, 1], (1, 3, 12), "1 3 12"):
+        oracle = NB201Oracle(path=nb201_cache, epochs=form)
+        assert [f.epochs for f in oracle.fidelities] == [1, 3, 12], form
+    assert NB201Oracle(path=nb201_cache, epochs="12").fidelities == (Fidelity(epochs=12),)
+    for bad in ("1,x", "twelve", [1.5], 0, True, [], None):
+        with pytest.raises(ConfigError, match="epochs=1,3,12,50,200") as err:
+            NB201Oracle(path=nb201_cache, epochs=bad)
+        assert "\n" not in str(err.value)
+
+
+def test_search_fidelity_is_the_protocol_ladder_is_for_multi_fidelity(nb201_cache: Path,
+                                                                     tmp_path: Path) -> None:
+    """With epochs=1,3,12,50,200, single-fidelity strategies search at 12 epochs (the NB201 protocol)
+    and Hyperband climbs the whole ladder; the description (and so the report) states both."""
+    from nasarena.bench.cli import main
+    from nasarena.results.store import load_study
+
+    oracle = NB201Oracle(path=nb201_cache, epochs="1,3,12,50,200")
+    assert oracle.search_fidelity == Fidelity(epochs=12) and oracle.fidelities[-1] == Fidelity(epochs=200)
+    desc = oracle.describe()
+    assert desc["search_fidelity"] == "epochs=12" and desc["fidelities"][-1] == "epochs=200"
+    assert "at epochs=12 (single-fidelity" in desc["search_metric"] and "epochs 1, 3, 12, 50, 200" in \
+        desc["search_metric"]
+    assert NB201Oracle(path=nb201_cache, epochs="50,200").search_fidelity == Fidelity(epochs=200)  # no 12
+    out = tmp_path / "study"
+    assert main(["run", "--oracle", "nb201", "--dataset", "cifar10", "--oracle-arg", f"path={nb201_cache}",
+                 "--oracle-arg", "epochs=1,3,12,50,200", "--strategies",
+                 "regularized-evolution,random,hyperband", "--seeds", "0", "--budget-evals", "130",
+                 "--jobs", "1", "--no-progress", "--out", str(out)]) == 0
+    study = load_study(out)
+    used = study.trajectories.groupby("strategy")["fidelity"].agg(set).to_dict()
+    assert used["regularized-evolution"] == {"epochs=12"} and used["random"] == {"epochs=12"}
+    assert {"epochs=1", "epochs=3"} <= used["hyperband"]
+    hb = next(m for m in study.meta if m["config"]["strategy"] == "hyperband")
+    assert hb["strategy_config"]["fidelities"] == [f"epochs={e}" for e in (1, 3, 12, 50, 200)]
+
+
+def test_list_oracles_says_what_each_needs(capsys: pytest.CaptureFixture[str]) -> None:
+    from nasarena.bench.cli import main
+
+    assert main(["list", "oracles"]) == 0
+    lines = {line.split(":")[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert "nasarena data import-nb201 FILE --trust" in lines["nb201"]
+    assert "datasets: cifar10, cifar100, ImageNet16-120" in lines["nb201"]
+    assert "epochs=1,3,12,50,200" in lines["nb201"] and "--space sss" in lines["nats-sss"]
+    assert all("datasets:" in line for line in lines.values() if "not available" not in line)
