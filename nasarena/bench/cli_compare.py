@@ -252,10 +252,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_pareto(args: argparse.Namespace) -> int:
     """``nasarena pareto``."""
+    from nasarena.atomic import ensure_writable_dir
     from nasarena.results.pareto import write_pareto
     from nasarena.results.store import load_study
 
     out = args.out or args.study_dir / "report" / "pareto"
-    paths, _ = write_pareto(load_study(args.study_dir), out, args.objectives, with_final=not args.no_final)
+    study = load_study(args.study_dir)
+    ensure_writable_dir(out, "pareto --out")
+    paths, _ = write_pareto(study, out, args.objectives, with_final=not args.no_final)
     print(f"pareto: {out} ({len(paths)} files)")
     return 0

@@ -96,12 +96,14 @@ def test_report_with_a_strategy_not_in_the_study_exits_non_zero(small_study, tmp
     assert "bogus" in line and "sampler" in line.lower()
 
 
-def test_report_out_unwritable_is_one_line(small_study, tmp_path, capsys):
-    line = one_line_error(capsys, ["report", str(small_study), "--out", str(_unwritable(tmp_path))])
-    assert "--out" in line or "cannot" in line
+@pytest.mark.parametrize("command", ["report", "pareto"])
+def test_report_out_unwritable_is_one_line(small_study, tmp_path, capsys, command):
+    line = one_line_error(capsys, [command, str(small_study), "--out", str(_unwritable(tmp_path))])
+    assert f"{command} --out" in line and "cannot" in line
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
-    assert "a_file" in one_line_error(capsys, ["report", str(small_study), "--out", str(a_file)])
+    line = one_line_error(capsys, [command, str(small_study), "--out", str(a_file)])
+    assert "a_file is a file" in line
 
 
 def test_nothing_fits_the_budget_warns_and_report_says_so_without_a_traceback(tmp_path, capsys, caplog):
