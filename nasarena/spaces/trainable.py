@@ -11,9 +11,10 @@ The live oracle and trainer know nothing about NB201 or any other space: a *trai
 * ``model_cost(arch, num_classes, resolution, size)``: (params in millions, MFLOPs), analytic;
 * ``check_resolution(resolution)``: raise :class:`~nasarena.errors.ConfigError` if the network
   cannot take that input size;
-* ``live_variant()``: a short string that joins the live cache key when the space's own
-  configuration changes the networks its strings name ("" for the registered defaults, which keeps
-  every stored NB201 key valid).
+* ``live_variant()``: a short string that joins the live cache key when the same string could name
+  another network: "" for NB201 and NATS-size (their strings are unique, and every stored NB201 key
+  stays valid), the space's name for the macro spaces (a residual and a dense string can be equal),
+  plus a hash of a non-default configuration.
 
 ``size`` is always the full mapping from :func:`resolve_size` (every knob, full values filled in).
 """

@@ -64,7 +64,9 @@ def test_only_spaces_with_a_builder_are_trainable() -> None:
         require_trainable(make_space("nbgraph"))
 
 
-def test_live_variant_is_empty_for_defaults_and_names_other_configurations() -> None:
-    assert make_space("nb201").live_variant() == make_space("chain").live_variant() == ""
+def test_live_variant_keeps_nb201_keys_and_tells_macro_networks_apart() -> None:
+    assert make_space("nb201").live_variant() == make_space("nats-sss").live_variant() == ""
+    macro = ("chain", "residual", "dense")
+    assert [make_space(n).live_variant() for n in macro] == list(macro)
     other = make_space("chain", stem_width=8).live_variant()
     assert other.startswith("chain-") and other != make_space("chain", widths=(8, 16)).live_variant()

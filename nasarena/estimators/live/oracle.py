@@ -153,7 +153,7 @@ class LiveOracle(Oracle):
             raise ConfigError(f"live oracle argument schedule must be one of {SCHEDULES}, got {schedule!r}")
         self.schedule = schedule
         self.schedule_epochs = {fid: self._schedule_of(fid) for fid in self.fidelities}
-        own = self.space.live_variant()  # "" for the registered spaces: NB201 keys stay as they were
+        own = self.space.live_variant()  # "" for NB201 and NATS-size: their keys stay as they were
         self.variant = f"{self.splits.fingerprint}-{self.recipe.fingerprint()}{self._schedule_tag()}" + \
             (f"-{own}" if own else "")
         if cache_dir is None:

@@ -308,8 +308,9 @@ class MacroSpace(SearchSpace):
         return check_resolution(self, resolution)
 
     def live_variant(self) -> str:
-        """"" for the default configuration, else a hash of :meth:`config` (widths and stem matter)."""
-        return config_variant(self.name, self.config(), type(self)().config())
+        """The space's name (a residual and a dense string can be equal and name other networks),
+        with a hash of :meth:`config` for a non-default configuration (widths and stem matter)."""
+        return config_variant(self.name, self.config(), type(self)().config()) or self.name
 
     def config(self) -> dict[str, object]:
         """The constructor arguments (part of a live cache key: another config is another network)."""

@@ -63,6 +63,15 @@ def test_continue_and_warm_start_work_on_a_macro_space(tmp_path: Path) -> None:
     assert 0 < warm.extras["inherited_tensors"] < warm.extras["model_tensors"]  # the stem, the first conv
 
 
+def test_equal_strings_of_residual_and_dense_are_different_networks(tmp_path: Path) -> None:
+    text = "conv3x3:16:s1/conv3x3:16:s1/conv3x3:16:s1+0"  # add in residual, concat in dense
+    res = LiveOracle(**_kwargs(tmp_path, "residual"))
+    dense = LiveOracle(**_kwargs(tmp_path, "dense"))  # the same cache folder
+    a = res.evaluate(res.space.from_string(text), LOW, np.random.default_rng(0))
+    b = dense.evaluate(dense.space.from_string(text), LOW, np.random.default_rng(0))
+    assert b.extras["cached"] == 0.0 and a.params != b.params
+
+
 def test_the_space_declares_the_size_knobs(tmp_path: Path) -> None:
     o = LiveOracle(**_kwargs(tmp_path, "dense", fidelities=None))
     assert o.fidelities == cpu_ladder(o.space)
