@@ -90,3 +90,26 @@ def test_the_runner_refuses_a_lineage_strategy_on_a_live_oracle_without_cache(tm
     config = dataclasses.replace(config, oracle_kwargs={**config.oracle_kwargs, "cache_dir": "none"})
     with pytest.raises(UnsupportedError, match="'continue' is offered by .*'live'"):
         run(config)
+
+
+def test_hyperband_continues_its_promotions_on_the_live_oracle(tmp_path: Path) -> None:
+    import dataclasses
+
+    from nasarena.bench.runner import run
+    from nasarena.estimators.live.cache import EvalCache, continue_cost
+
+    config = dataclasses.replace(_config(tmp_path, "hyperband"), budget={"max_evals": 4})
+    res = run(config)
+    assert res.ok, res.error
+    df = res.trajectory
+    promoted = df[df["kind"] == "continue"]
+    assert len(promoted) == 1  # three 1-epoch trainings, then the best one goes on to 3 epochs
+    row = promoted.iloc[0]
+    parent = df[df["proposal_id"] == row["parent_id"]].iloc[0]
+    assert parent["fidelity"] == LOW.key() and row["fidelity"] == HIGH.key() and row["arch"] == parent["arch"]
+    cache = EvalCache(tmp_path / "cache")
+    record = next(r for r in cache.read_all().to_pylist() if r["arch"] == row["arch"] and
+                  r["fidelity"] == HIGH.key() and r["parent"] is None)
+    assert row["score"] == record["score"]  # the same number as the straight-through training
+    assert row["cost"] == pytest.approx(continue_cost(record, 1)) and row["cost"] < record["cost"]
+    assert row["cum_cost"] == pytest.approx(parent["cost"] + row["cost"])
