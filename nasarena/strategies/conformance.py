@@ -39,10 +39,12 @@ strategy, global-RNG snapshots, :func:`find_oracles`) live in
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from nasarena.checks import run_all
 from nasarena.errors import SearchExhausted, StrategyError
 from nasarena.estimators.base import CAPABILITIES
 from nasarena.spaces.base import SearchSpace
@@ -290,17 +292,9 @@ def check_strategy(name_or_factory: str | Factory, space: SearchSpace | None = N
     ``space``: check on this space only (default: NAS-Bench-201 and :class:`TinySpace`).
     ``kwargs``: hyper-parameters passed to the strategy's constructor.
     """
-    failures: list[tuple[str, BaseException]] = []
-    for name, check in iter_checks():
-        try:
-            check(name_or_factory, space, **kwargs)
-        except Exception as exc:  # collect them all, like check_estimator's report
-            failures.append((name, exc))
-    if failures:
-        _, label = resolve(name_or_factory)
-        lines = [f"{name}: {type(exc).__name__}: {exc}" for name, exc in failures]
-        raise AssertionError(f"strategy {label!r} failed {len(failures)} conformance check(s):\n  "
-                             + "\n  ".join(lines)) from failures[0][1]
+    _, label = resolve(name_or_factory)
+    run_all("strategy", label, ((name, functools.partial(check, name_or_factory, space, **kwargs))
+                                for name, check in iter_checks()))
 
 
 __all__ = ["CHECKS", "MULTI_FIDELITY", "SINGLE_FIDELITY", "Subject", "SyntheticObjective", "TinySpace",
