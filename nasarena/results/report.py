@@ -85,8 +85,10 @@ METHODS = """\
   are left out and counted. Otherwise *unpaired*: Mann-Whitney U, a Welch TOST and bootstrap
   intervals that resample each strategy's runs independently. The tables name the design used.
 * **Intervals.** Every interval in the report is 95%: percentile bootstrap of the mean (or median)
-  difference, 2000 resamples. (The TOST decision at alpha = {alpha:g} is equivalent to a
-  {tost_level:.0%} interval inside the margin; it is not printed, to keep one level.)
+  difference, 2000 resamples. The verdict table shows the location each test is about: the mean
+  difference for the equivalence claim (TOST compares means), the median difference (of the matched
+  pairs, or of the two groups) for the rank tests. (The TOST decision at alpha = {alpha:g} is
+  equivalent to a {tost_level:.0%} interval inside the margin; it is not printed, to keep one level.)
 * **Verdict rule**, evolution ({evolution}) minus RL ({rl}), alpha = {alpha:g}, three outcomes.
   *Same final accuracy*: **holds** when TOST against ±{margin:g} (final metric units) gives p < alpha;
   **refuted** when the difference test gives p < alpha *and* the 95% interval of the mean difference

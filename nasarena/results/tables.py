@@ -84,12 +84,19 @@ def verdict_display(v: pd.DataFrame) -> pd.DataFrame:
             "n evo / rl": f"{r['n_evolution']} / {r['n_rl']}",
             "median evo / rl": (f"{_num(r.get('median_evolution'))} / {_num(r.get('median_rl'))}"
                                 if tested else "—"),
-            "mean diff [95% CI]": (f"{_num(r['mean_diff'])} [{_num(r['mean_diff_low'])}, "
-                                   f"{_num(r['mean_diff_high'])}]") if tested else "—",
+            "difference evo − rl [95% CI]": _difference(r) if tested else "—",
             "Cliff's δ": _num(r.get("cliffs_delta"), 2) if tested else "—",
             "p (claim)": p_cell(r.get("p_value")) if tested else "—",
             "p (difference or opposite)": p_cell(second) if tested else "—"})
     return pd.DataFrame(rows)
+
+
+def _difference(r: pd.Series) -> str:
+    """The location the claim's test is about: the mean difference for TOST, the median (of the
+    paired differences, or of each group) for the rank tests, so the interval agrees with the test."""
+    key = "mean" if r["claim"] == "same final accuracy" else "median"
+    return (f"{key} {_num(r[f'{key}_diff'])} [{_num(r[f'{key}_diff_low'])}, "
+            f"{_num(r[f'{key}_diff_high'])}]")
 
 
 def comparisons_display(c: pd.DataFrame, ranked: pd.DataFrame) -> pd.DataFrame:

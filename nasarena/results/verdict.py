@@ -161,8 +161,8 @@ def _one_sided_sentence(claim: str, column: str, c: Comparison, p_opposite: floa
                         evo: str, rl: str) -> str:
     what = QUANTITY_NAMES.get(column, f"per-run {column}")
     located = "median of the paired differences" if c.design == "paired" else "difference of medians"
-    text = (f"Median {what}: {evo} {c.median_x:.4g} vs {rl} {c.median_y:.4g} ({located} "
-            f"{c.median_diff:+.4g}, 95% CI [{c.median_diff_low:+.4g}, {c.median_diff_high:+.4g}]; "
+    text = (f"Median {what}: {evo} {c.median_x:.3f} vs {rl} {c.median_y:.3f} ({located} "
+            f"{c.median_diff:+.3f}, 95% CI [{c.median_diff_low:+.3f}, {c.median_diff_high:+.3f}]; "
             f"Cliff's delta {c.cliffs_delta:+.2f}; {_design_text(c)}). {c.test.split(' (')[0]}: "
             f"p = {_p(c.p_value)} for '{evo} lower', p = {_p(p_opposite)} for '{evo} higher'")
     if c.note:

@@ -370,3 +370,13 @@ def test_budget_is_stated_in_seconds_and_mean_full_trainings():
     assert budget_text(runs, {("nb201-lite", "cifar10-valid", 1): 1828.0}) == \
         "simulated time 274,198 s (= 150 mean full trainings of 1,828 s)"
     assert budget_text(runs, {}) == "simulated time 274,198 s"
+
+
+def test_verdict_table_shows_the_location_each_test_is_about(synthetic_report):
+    from nasarena.results.tables import verdict_display
+
+    shown = verdict_display(pd.read_csv(synthetic_report["verdict.csv"])).set_index("claim")
+    column = shown["difference evo − rl [95% CI]"]
+    assert column["same final accuracy"].startswith("mean ")  # TOST compares means
+    assert column["evolution finds smaller models"].startswith("median ")  # the rank test's location
+    assert set(shown["verdict"]) <= {"holds", "refuted", "inconclusive"}
