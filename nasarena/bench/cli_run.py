@@ -286,7 +286,9 @@ def _datasets() -> list[str]:
             lines.append(f"{name}: (not available: {exc})")
             continue
         ds = getattr(cls, "datasets", ())
-        lines.append(f"{name}: {', '.join(ds) if ds else '(any: given by its arguments)'}")
+        aliases = getattr(cls, "dataset_aliases", None) or {}
+        also = f" (aliases: {', '.join(f'{a} = {c}' for a, c in aliases.items())})" if aliases else ""
+        lines.append(f"{name}: {', '.join(ds) if ds else '(any: given by its arguments)'}{also}")
     return lines
 
 

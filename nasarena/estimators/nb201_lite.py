@@ -128,6 +128,8 @@ class NB201LiteOracle(Oracle):
 
     name: ClassVar[str] = "nb201-lite"
     datasets: ClassVar[tuple[str, ...]] = tuple(_FILES)
+    #: other accepted names (shown by ``nasarena list datasets``; a study using one logs a notice)
+    dataset_aliases: ClassVar[dict[str, str]] = {k: v for k, v in ALIASES.items() if k != v}
     metric: ClassVar[str] = "valid_acc_200ep_one_seed"
     final_metric_name: ClassVar[str] = "valid_acc_200ep_seed_mean"
 

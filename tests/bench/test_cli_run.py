@@ -36,7 +36,9 @@ def test_list(capsys):
     out = capsys.readouterr().out.split()
     assert {"random", "regularized-evolution", "reinforce"} <= set(out)
     assert cli.main(["list", "datasets"]) == 0
-    assert "nb201-lite: cifar10-valid, cifar100, ImageNet16-120" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "nb201-lite: cifar10-valid, cifar100, ImageNet16-120" in out
+    assert "aliases: cifar10 = cifar10-valid, imagenet = ImageNet16-120" in out
 
 
 @pytest.mark.parametrize("flag,value,valid", [("--strategies", "no-such", "regularized-evolution"),
