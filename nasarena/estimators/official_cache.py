@@ -73,6 +73,12 @@ def _eval_names(column: Any) -> list[tuple[str, ...]]:
     return [values[i] for i in _np(arr.indices).tolist()]
 
 
+def _float(x: Any) -> Any:
+    """Every number the API returns is a Python float (the official API mixes float and np.float64
+    depending on the query: one seed or a mean, final or per-epoch); strings and None pass through."""
+    return x if x is None or isinstance(x, str) else float(x)
+
+
 def _none(x: float) -> float | None:
     return None if x != x else x  # NaN marks the official None
 
@@ -294,7 +300,7 @@ class OfficialCache:
                 xinfo[f"{tag}-loss"], xinfo[f"{tag}-accuracy"] = info["loss"], info["accuracy"]
                 xinfo[f"{tag}-per-time"] = info["all_time"] / total if info["all_time"] is not None else None
                 xinfo[f"{tag}-all-time"] = info["all_time"]
-        return xinfo
+        return {k: _float(v) for k, v in xinfo.items()}
 
     def get_cost_info(self, index: int, dataset: str, hp: str = "12") -> dict[str, Any]:
         """The official ``get_cost_info`` (``ArchResults.get_compute_costs``)."""
@@ -320,7 +326,7 @@ class OfficialCache:
                                 "latency": self._mean(latencies) if latencies else None}
         for key, value in times.items():
             info[key] = self._mean(value) if value and value[0] is not None else None
-        return info
+        return {k: _float(v) for k, v in info.items()}
 
     def get_latency(self, index: int, dataset: str, hp: str = "12") -> float | None:
         """The official ``get_latency`` (seed-mean latency in seconds, None if unmeasured)."""
@@ -350,7 +356,7 @@ class OfficialCache:
         latency = self.get_latency(index, dataset, hp=hp if nats else "12")
         if account_time:
             self._used_time += cost
-        return valid_acc, latency, cost, self._used_time
+        return float(valid_acc), _float(latency), float(cost), float(self._used_time)
 
 
 __all__ = ["OfficialCache", "RunGroup"]

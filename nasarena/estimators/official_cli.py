@@ -27,8 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     nb = sub.add_parser("import-nb201", help="convert NAS-Bench-201-v1_[01]-*.pth into a cache")
     nb.add_argument("path", type=Path, help="the official .pth file")
     nb.add_argument("--in-memory", action="store_true",
-                    help="unpickle the whole file first, as nas_201_api does (about 4x the file size in "
-                         "memory); the default streams it one architecture at a time in about 1 GiB")
+                    help="unpickle the whole file first, as nas_201_api does (about 6x the file size in "
+                         "memory); the default streams it one architecture at a time in about 0.2 GB")
     _common(nb, "nb201")
     nb.set_defaults(func=_run_nb201)
 

@@ -298,7 +298,7 @@ def stream_records(fh: BinaryIO, on_record: Callable[[Any, Any], None], what: Pa
         if "Memo value not found" in str(exc):
             raise DataError(f"{what}: a record refers to data of an earlier record that the streaming "
                             f"reader no longer holds ({exc}); import it with in_memory=True "
-                            f"(--in-memory), which needs about 4x the file size in memory") from None
+                            f"(--in-memory), which needs about 6x the file size in memory") from None
         raise DataError(f"{what} is not a readable pickle ({exc}); is the download complete?") from None
     except (EOFError, struct.error) as exc:
         raise DataError(f"{what} ends early ({type(exc).__name__}); the download is probably "

@@ -142,3 +142,16 @@ def test_vectorised_seed_means_are_bit_identical(numpy_mean: bool) -> None:
     for i, (f, k) in enumerate(zip(first, counts, strict=True)):
         seeds = [float(v) for v in values[f:f + k]]
         assert means[i] == (np.mean(seeds) if numpy_mean else sum(seeds) / len(seeds))
+
+
+def test_numbers_are_python_floats_whatever_the_query(nb201_cache: Any) -> None:
+    """The official API returns np.float64 for some queries and float for others; nasarena, float."""
+    cache = OfficialCache(nb201_cache)
+    index = 6111
+    seed = cache.seeds(index, "cifar10-valid", "200")[0]
+    for kw in ({"hp": "200", "is_random": False}, {"hp": "200", "is_random": seed},
+               {"hp": "200", "is_random": False, "iepoch": 5}, {"hp": "12", "is_random": False, "iepoch": 3}):
+        info = cache.get_more_info(index, "cifar10-valid", **kw)
+        assert {type(v) for v in info.values()} <= {float, type(None)}, kw
+    assert {type(v) for v in cache.get_cost_info(index, "cifar100", hp="200").values()} <= {float, type(None)}
+    assert {type(v) for v in cache.simulate_train_eval(index, "cifar10", seed=seed)} == {float}
