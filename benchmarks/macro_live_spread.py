@@ -7,7 +7,7 @@ held-out test accuracy of the same trainings, and the params-vs-validation-accur
 (nasarena.objectives.pareto_mask). Every number is one training seed (0) at the stated fidelity.
 Results are cached (``--cache``), so a rerun only prints.
 
-    python benchmarks/macro_live_spread.py                       # 30 archs per space, ~minutes on CPU
+    python benchmarks/macro_live_spread.py                       # 30 archs per space
     python benchmarks/macro_live_spread.py --spaces chain --n-archs 10 --fidelity epochs=2,width_mult=0.5
 """
 
@@ -41,17 +41,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spaces", default="chain,residual,dense")
     parser.add_argument("--n-archs", type=int, default=30)
-    parser.add_argument("--fidelity", default="epochs=3,width_mult=0.5")
+    parser.add_argument("--fidelity", default="epochs=2,width_mult=0.5")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--synthetic-train", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--synthetic-train", type=int, default=1000)
+    parser.add_argument("--synthetic-eval", type=int, default=250, help="validation and test images each")
     parser.add_argument("--cache", default="runs/macro-spread/cache")
     args = parser.parse_args()
     fid = Fidelity.parse(args.fidelity)
     for name in args.spaces.split(","):
         oracle = LiveOracle(space=name, dataset="synthetic", fidelities=[fid], cache_dir=args.cache,
                             num_threads=args.threads, synthetic_train=args.synthetic_train,
-                            synthetic_valid=500, synthetic_test=500)
+                            synthetic_valid=args.synthetic_eval, synthetic_test=args.synthetic_eval)
         t0 = time.perf_counter()
         rows = []
         for arch in distinct_archs(oracle.space, args.n_archs, args.seed):
@@ -61,8 +62,8 @@ def main() -> None:
         valid = np.array([r[2] for r in rows])
         test = np.array([r[3] for r in rows])
         best = valid.max()
-        print(f"{name}: {len(rows)} architectures at {fid.key()} (synthetic, seed 0), "
-              f"{time.perf_counter() - t0:.0f} s")
+        print(f"{name}: {len(rows)} architectures at {fid.key()} (synthetic: {args.synthetic_train} train, "
+              f"{args.synthetic_eval} valid/test images; training seed 0), {time.perf_counter() - t0:.0f} s")
         print(f"  validation accuracy: best {best:.1f}, worst {valid.min():.1f}, best - worst "
               f"{best - valid.min():.1f} points; within 1 point of the best: "
               f"{np.mean(valid >= best - 1.0):.0%}; test accuracy best - worst {test.max() - test.min():.1f}")

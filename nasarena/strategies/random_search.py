@@ -148,6 +148,7 @@ class RandomSearch(Strategy):
         self._rejected: set[Arch] = set()  # invalid tuples met while rejection sampling
         self._remaining: list[Arch] | None = None
         self._fid = self.fidelity
+        self._own_small: bool | None = None
 
     def ask(self) -> Proposal:
         """A uniformly random architecture not proposed before by this instance."""
@@ -160,16 +161,23 @@ class RandomSearch(Strategy):
         seen = self._seen
         constrained = sampler.constrained
         small = sampler.total <= MAX_ENUMERATE
+        # A huge space with its own sampler (a subset of a macro space, e.g. a tabulated live study)
+        # may accept one raw tuple in 1e13: draw from the space, and enumerate it if it is small.
+        own = not small and sampler.own_sample
+        if own:
+            if self._own_small is None:  # counted once (a subset's length; a macro space's DP)
+                self._own_small = self.space.size <= MAX_ENUMERATE
+            small = self._own_small
         rejections = 0
         while True:
-            arch = sampler.draw_tuple()
+            arch = self.space.sample(self.rng) if own else sampler.draw_tuple()
             if arch in seen:
                 rejections += 1
             elif constrained and (arch in self._rejected or not self.space.is_valid(arch)):
                 self._rejected.add(arch)
                 rejections += 1
             else:
-                if small and 2 * (len(seen) + len(self._rejected)) >= sampler.total:
+                if small and not own and 2 * (len(seen) + len(self._rejected)) >= sampler.total:
                     self._enumerate_remaining()  # from now on draw from the explicit remainder
                 return arch
             # A huge space that keeps rejecting is heavily constrained, not exhausted: keep going.

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from nasarena.errors import ConfigError, InvalidArchitectureError
+from nasarena.errors import ConfigError, InvalidArchitectureError, SearchExhausted
 from nasarena.registry import make_space
 from nasarena.spaces.base import Decision, SearchSpace, SubsetSpace
 from nasarena.spaces.macro import OPS, MacroSpace
@@ -228,3 +228,17 @@ def test_generic_operators_respect_a_conditional_space() -> None:
     assert subset.conditional and subset.active((0, 1)) == (True, False)
     nb201 = make_space("nb201")
     assert not nb201.conditional and nb201.normalize((1, 2, 3, 4, 0, 1)) == (1, 2, 3, 4, 0, 1)
+
+
+def test_random_search_finds_the_members_of_a_subset_of_a_huge_space() -> None:
+    """A tabulated live study of a macro space: 20 members among ~1e15 tuples (restrict_space)."""
+    from nasarena.strategies.random_search import RandomSearch
+
+    base = make_space("dense")
+    members = raw_draws(base, 20, seed=7)
+    space = SubsetSpace(base, [base.normalize(a) for a in members])
+    search = RandomSearch(space, np.random.default_rng(0))
+    proposals = [search.ask().arch for _ in range(20)]
+    assert sorted(proposals) == list(space.enumerate())  # every member once, then exhausted
+    with pytest.raises(SearchExhausted):
+        search.ask()
