@@ -13,7 +13,8 @@ the sampled architectures does not decrease), ``full_is_top`` (``None`` and ``Fi
 as ``fidelities[-1]``), ``evaluations`` (costs are finite and non-negative, ``ok`` results have a
 finite score and failed ones NaN, the fidelity asked is the one reported), ``deterministic`` (the
 same generator state gives the same result) and ``final_metric_pure`` (the same value before and
-after evaluations, and no random draw). With ``"continue"``: ``continue_exact`` (continuing the
+after evaluations, and no random draw), ``invalid_architectures`` (a decision out of range or one
+too many raises the space's InvalidArchitectureError). With ``"continue"``: ``continue_exact`` (continuing the
 cheapest fidelity's evaluation up the ladder gives exactly the score of a straight evaluation from
 the same draw, each increment is non-negative, and the increments add up to the straight cost).
 With ``"shared"``: ``shared_work`` (``run_shared`` returns ``arch=None`` and a non-negative cost).
@@ -35,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from nasarena.checks import run_all
+from nasarena.errors import InvalidArchitectureError
 from nasarena.estimators.base import (
     CAPABILITIES,
     CONTINUE,
@@ -182,6 +184,26 @@ def check_deterministic(subject: Subject) -> None:
                                    f"differ ({a.score} vs {b.score}); draw all noise from the rng argument")
 
 
+def check_invalid_architectures(subject: Subject) -> None:
+    """A value that is not an architecture of the space raises the space's InvalidArchitectureError
+    (not another architecture's score, not an IndexError): a decision one past its range, and one
+    decision too many."""
+    decisions = subject.oracle.space.decisions
+    bad = [tuple(d.n if i == len(decisions) - 1 else 0 for i, d in enumerate(decisions)),
+           (0,) * (len(decisions) + 1)]
+    for arch in bad:
+        try:
+            ev = _ev(subject, arch, None, 0)
+        except InvalidArchitectureError:
+            continue
+        except Exception as exc:  # noqa: BLE001 - the wrong exception is what this check reports
+            raise subject.fail(f"evaluate({arch}) raised {type(exc).__name__}: {exc}; validate at the "
+                               f"boundary (nasarena.estimators.boundary.validated) to raise the space's "
+                               f"InvalidArchitectureError") from None
+        raise subject.fail(f"evaluate({arch}) returned {ev.score!r} for a value that is not an "
+                           f"architecture of {subject.oracle.space.name!r}; raise InvalidArchitectureError")
+
+
 def check_final_metric_pure(subject: Subject) -> None:
     """``final_metric`` is a function of the architecture only (same before/after evaluations)."""
     o = subject.oracle
@@ -245,6 +267,7 @@ ALWAYS: tuple[tuple[str, Check], ...] = (
     ("capabilities", check_capabilities), ("describe", check_describe), ("fidelities", check_fidelities),
     ("full_is_top", check_full_is_top), ("evaluations", check_evaluations),
     ("deterministic", check_deterministic), ("final_metric_pure", check_final_metric_pure),
+    ("invalid_architectures", check_invalid_architectures),
 )
 #: Checks that run only when the oracle offers the capability (its declared tags).
 BY_CAPABILITY: dict[str, tuple[tuple[str, Check], ...]] = {

@@ -25,6 +25,7 @@ import numpy as np
 from nasarena.data import NB201_TEST_DATASETS, nb201_columns, nb201_test_accuracy_path
 from nasarena.errors import unknown
 from nasarena.estimators.base import Evaluation, Fidelity, Oracle
+from nasarena.estimators.boundary import validated
 from nasarena.spaces.base import Arch
 from nasarena.spaces.nb201 import NB201Space
 from nasarena.spaces.nb201_cost import params_and_flops_for
@@ -56,6 +57,7 @@ class NB201TwelveEpochOracle(Oracle):
         self._final_list = self._final.tolist()
         self.best_final = float(self._final.max())
         self._facts: dict[int, tuple[float, float]] = {}
+        self._valid: dict[Any, Arch] = {}  # every value checked at the boundary -> its tuple form
 
     def describe(self) -> dict[str, Any]:
         """Base description plus, in words, the signal, the stand-in, the cost and the source."""
@@ -69,7 +71,8 @@ class NB201TwelveEpochOracle(Oracle):
                         "of the 200-epoch runs)"}
 
     def _index(self, arch: Arch) -> int:
-        a0, a1, a2, a3, a4, a5 = arch
+        """Mixed-radix index of a validated ``arch`` (the space's error for anything else)."""
+        a0, a1, a2, a3, a4, a5 = validated(self.space, arch, self._valid)
         return ((((a0 * 5 + a1) * 5 + a2) * 5 + a3) * 5 + a4) * 5 + a5
 
     def _params_flops(self, idx: int, arch: Arch) -> tuple[float, float]:
@@ -81,9 +84,10 @@ class NB201TwelveEpochOracle(Oracle):
     def evaluate(self, arch: Arch, fidelity: Fidelity | None, rng: np.random.Generator) -> Evaluation:
         """The 12-epoch signal and cost of ``arch`` (deterministic: one seed; ``rng`` is unused).
 
-        ``arch`` must be valid (the runner validates proposals with ``space.validate``)."""
+        A value that is not an NB201 architecture raises the space's InvalidArchitectureError."""
         fid = self.fidelities[0] if fidelity is None or fidelity == self.fidelities[0] \
             else self.check_fidelity(fidelity)
+        arch = validated(self.space, arch, self._valid)
         idx = self._index(arch)
         params, flops = self._params_flops(idx, arch)
         return Evaluation(arch=arch, fidelity=fid, score=self._score[idx], cost=self._cost[idx],
