@@ -165,6 +165,10 @@ def write_report(study_dir: Path, out_dir: Path | None = None, study: Any = None
     extra = _multi_objective_blocks(study, out, paths, n_boot=n_boot, seed=seed,
                                     highlight=(evolution, rl), reference=hv_reference)
     context = describe_study(table, getattr(study, "meta", None) or [], study_dir, trainings)
+    unreadable = getattr(study, "unreadable", None) or []
+    if unreadable:  # damaged run files load_study left out: the reader must know the study is partial
+        context.append(("run files left out (unreadable)", f"{len(unreadable)}: "
+                        f"{', '.join(Path(p).name for p, _ in unreadable)} (rerun the study to redo them)"))
     sections = _sections(context, table, summary, verdict_df, comparisons, ranks, figures, out,
                          dict(rl=rl, evolution=evolution, reference=reference, margin=margin,
                               alpha=alpha, n_boot=n_boot, seed=seed, tost_level=1 - 2 * alpha,

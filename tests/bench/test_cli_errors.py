@@ -179,6 +179,8 @@ def test_report_lists_unreadable_run_files_and_reports_the_rest(small_study, tmp
     assert cli.main(["report", str(copy), "--bootstrap", "100"]) == 0
     out = capsys.readouterr().out
     assert f"left out (unreadable): {victim.name}" in out and "report.html" in out
+    report = (copy / "report" / "report.md").read_text()
+    assert f"run files left out (unreadable)**: 1: {victim.name}" in report
 
 
 def test_a_second_run_on_a_locked_folder_is_one_line(tmp_path, capsys):
