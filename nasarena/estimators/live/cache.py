@@ -46,7 +46,13 @@ SCHEMA = pa.schema([
     # added with continue / warm start (older files read these as nulls)
     ("parent", pa.string()), ("schedule_epochs", pa.int64()), ("epoch_seconds", pa.list_(pa.float64())),
     ("test_seconds", pa.float64()), ("inherited", pa.list_(pa.string())), ("n_tensors", pa.int64()),
+    # added with network morphisms: JSON of the warm start's transfer (kind, changes, morphed tensors)
+    ("morphism", pa.string()),
 ])
+#: Joins a warm-started key's digest: the rule that maps a parent's weights onto the child. Warm
+#: starts made before morphisms (plain name-and-shape copies) trained other networks, so they must
+#: not answer for these; bump it when the mapping rules change.
+INHERIT_RULES = "morphism-1"
 KEY_FIELDS: tuple[str, ...] = ("arch", "dataset", "variant", "fidelity", "seed")
 
 
@@ -69,7 +75,7 @@ class CacheKey:
         """Stable file name stem for this key (unchanged for keys without a parent)."""
         fields: list[Any] = [self.arch, self.dataset, self.variant, self.fidelity, int(self.seed)]
         if self.parent is not None:
-            fields.append(self.parent.digest())
+            fields += [self.parent.digest(), INHERIT_RULES]
         return hashlib.sha1(json.dumps(fields).encode()).hexdigest()
 
     def parent_digest(self) -> str | None:

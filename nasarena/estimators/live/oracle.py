@@ -97,6 +97,14 @@ FULL_VALUES = {"epochs": 200, "data_fraction": 1.0}
 SCHEDULES = ("top", "own")
 
 
+def _preserving(morphism: str | None) -> float:
+    """1.0 when a warm start began with its parent's function (every change an exact morphism), 0.0
+    when not, NaN for a training from scratch."""
+    if not morphism:
+        return math.nan
+    return float(json.loads(morphism).get("kind") == "exact")
+
+
 class LiveOracle(Oracle):
     """Train networks of a trainable space with PyTorch (see the module docstring for the contract)."""
 
@@ -342,10 +350,11 @@ class LiveOracle(Oracle):
                 log.warning("live: %s; training %s at %s from scratch", note["retrained"], key.arch,
                             key.fidelity)
             if result is None:
-                init = None
-                if key.parent is not None:
+                init, init_arch = None, None
+                if key.parent is not None:  # warm start: morphisms map the parent's weights (.morphism)
                     init, note["spent"] = self._weights(key.parent)
-                result = self._fit(arch, spec, key.seed, schedule, init=init)
+                    init_arch = self.space.from_string(key.parent.arch)
+                result = self._fit(arch, spec, key.seed, schedule, init=init, init_arch=init_arch)
         except TrainingFailed as exc:
             log.warning("live training of %s at %s failed: %s", key.arch, key.fidelity, exc.reason)
             # divergence is a property of (arch, seed, recipe): record it; OOM depends on the machine
@@ -363,7 +372,8 @@ class LiveOracle(Oracle):
                       curve=list(result.valid_curve), train_loss=list(result.train_loss),
                       batch_size=result.batch_size, n_train=result.n_train, device=result.device,
                       epoch_seconds=list(result.epoch_seconds), test_seconds=result.test_seconds,
-                      inherited=list(result.inherited), n_tensors=len(result.state["model"]))
+                      inherited=list(result.inherited), n_tensors=len(result.state["model"]),
+                      morphism=result.morphism)
         if self.checkpoints is not None:
             self.checkpoints.save(key.digest(), result.state, self._handed)
         return record, True, note, result.state
@@ -401,7 +411,8 @@ class LiveOracle(Oracle):
                   "continued_from_epochs": float(from_epochs), "resumed": float(bool(note.get("resumed"))),
                   "retrained": float(bool(note.get("retrained"))),
                   "inherited_tensors": float(len(rec.get("inherited") or ())),
-                  "model_tensors": float(rec.get("n_tensors") or math.nan)}
+                  "model_tensors": float(rec.get("n_tensors") or math.nan),
+                  "function_preserving": _preserving(rec.get("morphism"))}
         for name in ("epochs", "data_fraction", "channels", "cells", "resolution"):
             if rec[name] is not None:
                 extras[name] = float(rec[name])

@@ -45,10 +45,10 @@ from nasarena.estimators.live.checkpoints import (
     STATE_FORMAT,
     CheckpointError,
     check_state,
-    copy_matching,
     to_cpu,
 )
 from nasarena.estimators.live.device_data import DeviceData, accuracy, augment, autocast, resolve_device
+from nasarena.estimators.live.morphism import inherit
 from nasarena.spaces.base import Arch
 from nasarena.spaces.trainable import TrainableSpace, resolve_size
 
@@ -119,7 +119,8 @@ class TrainResult:
     epoch_seconds: tuple[float, ...] = ()  # per epoch (train + validation), earlier calls' included
     test_seconds: float = 0.0
     state: dict[str, Any] | None = field(default=None, repr=False, compare=False)
-    inherited: tuple[str, ...] = ()  # tensor names copied from ``init``
+    inherited: tuple[str, ...] = ()  # tensor names copied from ``init`` (or set by a morphism rule)
+    morphism: str | None = None  # JSON of the warm start's Transfer (see .morphism); None: not warm-started
 
 
 @contextlib.contextmanager
@@ -205,7 +206,8 @@ def train(arch: Arch, data: DeviceData, spec: TrainSpec, seed: int, recipe: Reci
           num_threads: int = 2, amp: bool | None = None, channels_last: bool | None = None,
           loss_fn: LossFn = F.cross_entropy, *, schedule_epochs: int | None = None,
           resume: Mapping[str, Any] | None = None, init: Mapping[str, torch.Tensor] | None = None,
-          keep_state: bool = False, space: TrainableSpace | None = None) -> TrainResult:
+          keep_state: bool = False, space: TrainableSpace | None = None,
+          init_arch: Arch | None = None) -> TrainResult:
     """Train ``arch`` of ``space`` (default NB201) at ``spec`` from ``seed``; raise
     :class:`TrainingFailed` if the loss diverges.
 
@@ -218,8 +220,10 @@ def train(arch: Arch, data: DeviceData, spec: TrainSpec, seed: int, recipe: Reci
     call with ``keep_state=True`` (fewer epochs, same arch/seed/schedule): training goes on from it and
     the result equals one uninterrupted training (bit for bit on a CPU). ``init`` maps tensor names
     to weights of another network (warm start): those whose names and shapes match are copied after
-    the usual initialisation (``inherited`` lists them). ``keep_state`` puts the full state (weights,
-    optimizer, generator, step, curves) in ``result.state`` for a later ``resume``.
+    the usual initialisation (``inherited`` lists them); with ``init_arch`` (the architecture ``init``
+    was trained as) the changed edges/layers are mapped by network morphisms where one exists
+    (:func:`nasarena.estimators.live.morphism.inherit`; ``morphism`` says what). ``keep_state`` puts
+    the full state (weights, optimizer, generator, step, curves) in ``result.state`` for a later ``resume``.
 
     ``amp`` and ``channels_last`` default to on for CUDA and off elsewhere. ``loss_fn`` exists so
     that failure handling can be tested; it defaults to cross-entropy.
@@ -251,7 +255,10 @@ def train(arch: Arch, data: DeviceData, spec: TrainSpec, seed: int, recipe: Reci
     with _cpu_threads(device, num_threads), _cudnn_benchmark(cuda):
         init_gen = torch.Generator().manual_seed(int(seeds[0]))
         model = space.build_model(arch, data.num_classes, spec.resolution, size, generator=init_gen)
-        inherited = copy_matching(model, init) if init is not None and resume is None else ()
+        transfer = inherit(model, init, space=space, arch=arch, parent_arch=init_arch) \
+            if init is not None and resume is None else None
+        inherited = transfer.names if transfer is not None else ()
+        morphism = transfer.summary() if transfer is not None else None
         model = model.to(device=device, memory_format=fmt)
         gen = torch.Generator(device=device).manual_seed(int(seeds[1]))
         opt = make_optimizer(model, dataclasses.replace(recipe, lr=lr), device)
@@ -269,6 +276,7 @@ def train(arch: Arch, data: DeviceData, spec: TrainSpec, seed: int, recipe: Reci
             past = _Past(list(resume["curve"]), list(resume["train_loss"]), list(resume["epoch_seconds"]),
                          int(resume["step"]))
             inherited = tuple(resume["inherited"])  # a continued warm start stays one
+            morphism = resume.get("morphism")
         # The clock starts here: the first optimizer of a process imports torch._dynamo (seconds),
         # a one-off that must not be charged to whichever architecture happens to come first.
         clock = _Clock(device)
@@ -300,10 +308,10 @@ def train(arch: Arch, data: DeviceData, spec: TrainSpec, seed: int, recipe: Reci
                      "model": to_cpu(model.state_dict()), "optimizer": to_cpu(opt.state_dict()),
                      "generator": gen.get_state(), "curve": list(past.curve),
                      "train_loss": list(past.train_loss), "epoch_seconds": list(past.epoch_seconds),
-                     "inherited": list(inherited)}
+                     "inherited": list(inherited), "morphism": morphism}
     return TrainResult(tuple(past.curve), tuple(past.train_loss), test_acc, seconds, bs, n, str(device),
                        epoch_seconds=tuple(past.epoch_seconds), test_seconds=max(0.0, seconds - mark),
-                       state=state, inherited=tuple(inherited))
+                       state=state, inherited=tuple(inherited), morphism=morphism)
 
 
 @dataclass

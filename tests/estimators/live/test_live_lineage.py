@@ -131,7 +131,8 @@ def test_warm_start_inherits_matching_tensors_and_is_kept_apart(tmp_path: Path, 
     parent = o.evaluate(BEST, HIGH, _rng())
     warm = o.evaluate(OTHER, LOW, _rng(), inherit=parent.handle)
     cold = o.evaluate(OTHER, LOW, _rng())
-    assert 0 < warm.extras["inherited_tensors"] < warm.extras["model_tensors"]
+    # every tensor comes from the parent: equal ones copied, the 1x1 <-> 3x3 kernels resized (morphism)
+    assert 0 < warm.extras["inherited_tensors"] == warm.extras["model_tensors"]
     assert cold.extras["inherited_tensors"] == 0.0 and cold.extras["cached"] == 0.0  # not the warm record
     assert warm.handle != cold.handle and warm.handle.digest() != cold.handle.digest()
     assert warm.handle.parent == parent.handle

@@ -1,0 +1,179 @@
+"""Warm start by network morphism: map a trained parent's weights onto a child of another architecture.
+
+:func:`inherit` is what the live trainer calls for a warm start (``inherit=handle``). It
+
+1. copies every tensor whose name and shape are unchanged (:func:`~.checkpoints.copy_matching`; the
+   names follow the edge or layer, so these are the unchanged edges/layers and the shared stem,
+   reductions and head): this alone is *Lamarckian inheritance*, the rest keeps its fresh
+   initialisation;
+2. resizes conv kernels of the same name and channels (a smaller kernel embedded at the centre of
+   a zero kernel: exact, since the ops pad by ``k // 2``; a larger one cropped to its centre:
+   approximate);
+3. applies the space's morphism rules (:mod:`nasarena.spaces.morphisms`) to the changed edges:
+   NB201 ``none -> conv`` gets BN gamma = beta = 0 (exact), ``skip -> conv`` an identity (Dirac)
+   kernel and ``pool -> conv`` a uniform 3x3 kernel (both approximate, labelled).
+
+**BN convention.** Exactness is claimed for both BatchNorm modes: in eval mode a BN uses its running
+statistics, which are copied with the rest of the BN state (a new edge's BN has gamma = beta = 0, so
+its output is 0 whatever its statistics); in train mode a BN uses the batch's statistics, which are
+equal because the pre-BN activations are equal (the embedded kernel computes the same convolution),
+and the gamma = beta = 0 edge again outputs 0. The tests check both modes on random inputs
+(max abs difference < 1e-5).
+
+The :class:`Transfer` says what happened and goes into the cache record (``inherited`` lists the
+tensor names, ``morphism`` the changes and their kinds), so a warm-started result says whether its
+child started with the parent's function.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from nasarena.estimators.live.checkpoints import copy_matching
+from nasarena.spaces.base import Arch, SearchSpace
+from nasarena.spaces.morphisms import APPROXIMATE, EXACT, LAMARCKIAN, Change, changes
+from nasarena.spaces.nb201 import CONV1, CONV3, NONE, POOL, SKIP, NB201Space
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """What a warm start took from its parent.
+
+    ``copied``: tensor names copied as they are; ``morphed``: names set by a morphism rule (resized
+    kernels, zeroed BN, identity kernels); ``changes``: the architecture's changed edges/layers.
+    """
+
+    copied: tuple[str, ...]
+    morphed: tuple[str, ...]
+    changes: tuple[Change, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every tensor that came from (or was set for) the parent, copied first."""
+        return self.copied + self.morphed
+
+    @property
+    def kind(self) -> str:
+        """``exact`` (the child computes the parent's function), ``approximate`` or ``lamarckian``."""
+        kinds = {c.kind for c in self.changes}
+        return next((k for k in (LAMARCKIAN, APPROXIMATE) if k in kinds), EXACT)
+
+    def summary(self) -> str:
+        """JSON for the cache record: the overall kind, each change and the morphed tensors."""
+        return json.dumps({"kind": self.kind, "changes": [c.text() for c in self.changes],
+                           "morphed": list(self.morphed)})
+
+
+@torch.no_grad()
+def resize_kernel(dst: torch.Tensor, src: torch.Tensor) -> bool:
+    """Set conv weight ``dst`` from ``src`` with the same (out, in) channels and another odd kernel:
+    embedded at the centre of zeros when ``src`` is smaller (exact), its centre crop when larger."""
+    if dst.dim() != 4 or src.dim() != 4 or dst.shape[:2] != src.shape[:2] or dst.shape == src.shape:
+        return False
+    (kd, ld), (ks, ls) = dst.shape[2:], src.shape[2:]
+    if not all(k % 2 == 1 for k in (kd, ld, ks, ls)):
+        return False
+    with torch.no_grad():
+        if ks <= kd and ls <= ld:
+            dst.zero_()
+            a, b = (kd - ks) // 2, (ld - ls) // 2
+            dst[:, :, a:a + ks, b:b + ls].copy_(src)
+        elif ks >= kd and ls >= ld:
+            a, b = (ks - kd) // 2, (ls - ld) // 2
+            dst.copy_(src[:, :, a:a + kd, b:b + ld])
+        else:
+            return False
+    return True
+
+
+@torch.no_grad()
+def identity_kernel(conv: nn.Conv2d, average: bool = False) -> None:
+    """A conv that maps channel i to channel i: the centre tap (Dirac), or a uniform kernel
+    (``average``: 1/(k*k) on every tap, a zero-padded average pool)."""
+    w = conv.weight
+    w.zero_()
+    k = w.shape[2] * w.shape[3]
+    for i in range(min(w.shape[0], w.shape[1])):
+        if average:
+            w[i, i].fill_(1.0 / k)
+        else:
+            w[i, i, w.shape[2] // 2, w.shape[3] // 2] = 1.0
+
+
+@torch.no_grad()
+def _nb201_rules(model: nn.Module, edges: list[tuple[int, int, int]]) -> list[str]:
+    """Apply the NB201 edge rules to every cell of ``model``; ``edges`` = (index, parent op, child op)."""
+    from nasarena.spaces.nb201_torch import InferCell
+
+    set_names: list[str] = []
+    for ci, cell in enumerate(model.cells):
+        if not isinstance(cell, InferCell):
+            continue
+        for k, a, b in edges:
+            if b not in (CONV1, CONV3):
+                continue
+            seq, prefix = cell.edges[k].op, f"cells.{ci}.edges.{k}.op"
+            if a == NONE:  # the new conv's BN outputs exactly 0 in both modes: the edge adds nothing
+                seq[2].weight.zero_()
+                seq[2].bias.zero_()
+                set_names += [f"{prefix}.2.weight", f"{prefix}.2.bias"]
+            elif a in (SKIP, POOL):
+                identity_kernel(seq[1], average=a == POOL and b == CONV3)
+                set_names.append(f"{prefix}.1.weight")
+    return set_names
+
+
+def inherit(model: nn.Module, weights: Mapping[str, torch.Tensor], *, space: SearchSpace | None = None,
+            arch: Arch | None = None, parent_arch: Arch | None = None) -> Transfer:
+    """Initialise the freshly built ``model`` (of ``arch``) from ``weights`` (of ``parent_arch``).
+
+    Without ``space``/``arch``/``parent_arch`` only tensors of equal name and shape are copied (the
+    Lamarckian rule). See the module docstring for the rules and what is exact.
+    """
+    copied = copy_matching(model, weights)
+    if space is None or arch is None or parent_arch is None:
+        return Transfer(tuple(copied), (), ())
+    found = tuple(changes(space, parent_arch, arch))
+    morphed: list[str] = []
+    done = set(copied)
+    for name, t in model.state_dict().items():
+        src = weights.get(name)
+        if name not in done and isinstance(src, torch.Tensor) and resize_kernel(t, src.to(t.dtype)):
+            morphed.append(name)
+    if isinstance(space, NB201Space):
+        diff = [(k, a, b) for k, (a, b) in enumerate(zip(space.validate(parent_arch), space.validate(arch),
+                                                         strict=True)) if a != b]
+        morphed += [n for n in _nb201_rules(model, diff) if n not in morphed]
+    return Transfer(tuple(copied), tuple(morphed), found)
+
+
+def function_gap(parent: nn.Module, child: nn.Module, x: torch.Tensor, train: bool = False) -> float:
+    """max |parent(x) - child(x)| with both networks in eval (or train) mode; the models' modes and
+    BN running statistics are restored afterwards (a train-mode pass updates them)."""
+    saved = [(m, m.training) for m in (parent, child)]
+    states = [{k: v.clone() for k, v in m.state_dict().items()} for m in (parent, child)]
+    try:
+        with torch.no_grad():
+            parent.train(train)
+            child.train(train)
+            return float((parent(x) - child(x)).abs().max())
+    finally:
+        for (m, mode), state in zip(saved, states, strict=True):
+            m.load_state_dict(state)
+            m.train(mode)
+
+
+def as_record(transfer: Transfer | None) -> dict[str, Any]:
+    """The cache-record fields of a transfer (``inherited`` names and the ``morphism`` JSON)."""
+    if transfer is None:
+        return {"inherited": [], "morphism": None}
+    return {"inherited": list(transfer.names), "morphism": transfer.summary()}
+
+
+__all__ = ["Transfer", "as_record", "function_gap", "identity_kernel", "inherit", "resize_kernel"]

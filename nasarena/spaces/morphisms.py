@@ -1,0 +1,135 @@
+"""Which architecture changes are network morphisms (Wei et al. 2016; Elsken et al. 2017, 2019).
+
+A *morphism* turns a trained parent network into a child of another architecture whose weights can be
+set so that the child computes the parent's function: *exact* ones preserve it (up to float
+rounding), *approximate* ones only roughly (they still start the child near the parent, as
+LEMONADE's approximate morphisms do). Every other change has no morphism: a warm start then copies
+the unchanged tensors and initialises the rest (Lamarckian inheritance).
+
+This module is torch-free: it only says which change is which, so that strategies (``nash``,
+``lemonade``) can choose children by kind without importing torch. The weights are mapped by
+:mod:`nasarena.estimators.live.morphism`.
+
+**NAS-Bench-201** (one edge changed; every edge op is ReLU-Conv-BN, a pool, identity or zero, and a
+node sums its incoming edges):
+
+* exact: ``none -> nor_conv_1x1 / nor_conv_3x3`` (BN gamma = beta = 0: the new edge still adds 0, in
+  eval *and* in train mode); ``nor_conv_1x1 -> nor_conv_3x3`` (the 1x1 kernel embedded at the centre
+  of a zero 3x3 kernel, BN state copied);
+* approximate: ``skip_connect -> conv`` (identity-initialised conv: BN(relu(x)), not x),
+  ``avg_pool_3x3 -> conv`` (a uniform 3x3 kernel: relu first, zero padding instead of
+  ``count_include_pad=False``, then BN), ``nor_conv_3x3 -> nor_conv_1x1`` (the kernel's centre) and
+  any op ``-> none`` (a removal);
+* none: ``none -> skip/pool`` and changes between skip, pool and convs other than the above.
+
+**Macro spaces** (chain, residual, dense): exact ``conv3x3 -> conv5x5`` and ``sep3x3 -> sep5x5`` on
+one layer (same width and stride; the kernel embedded at the centre: padding grows with the kernel,
+so every output pixel sees the same inputs); approximate ``conv5x5 -> conv3x3`` and
+``sep5x5 -> sep3x3``. Wider, deeper and added connections are not implemented here (their weights
+map through the whole plan; see docs/inheritance.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nasarena.spaces.base import Arch, SearchSpace
+from nasarena.spaces.nb201 import CONV1, CONV3, EDGES, NONE, OPS, POOL, SKIP, NB201Space
+
+EXACT, APPROXIMATE, LAMARCKIAN = "exact", "approximate", "lamarckian"
+KINDS = (EXACT, APPROXIMATE, LAMARCKIAN)
+
+#: NB201 edge changes (parent op, child op) -> kind; missing pairs (other than equal ops) are Lamarckian.
+NB201_RULES: dict[tuple[int, int], str] = {
+    (NONE, CONV1): EXACT, (NONE, CONV3): EXACT, (CONV1, CONV3): EXACT,
+    (SKIP, CONV1): APPROXIMATE, (SKIP, CONV3): APPROXIMATE, (POOL, CONV1): APPROXIMATE,
+    (POOL, CONV3): APPROXIMATE, (CONV3, CONV1): APPROXIMATE,
+    (SKIP, NONE): APPROXIMATE, (POOL, NONE): APPROXIMATE, (CONV1, NONE): APPROXIMATE,
+    (CONV3, NONE): APPROXIMATE,
+}
+#: Macro op changes (by op name) -> kind.
+MACRO_RULES: dict[tuple[str, str], str] = {
+    ("conv3x3", "conv5x5"): EXACT, ("sep3x3", "sep5x5"): EXACT,
+    ("conv5x5", "conv3x3"): APPROXIMATE, ("sep5x5", "sep3x3"): APPROXIMATE,
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One changed edge or layer: where, the ops before and after, and the change's kind."""
+
+    where: str
+    parent_op: str
+    child_op: str
+    kind: str
+
+    def text(self) -> str:
+        """``"edge 1<-0: none -> nor_conv_3x3 (exact)"``, for records and logs."""
+        return f"{self.where}: {self.parent_op} -> {self.child_op} ({self.kind})"
+
+
+def _nb201_changes(parent: Arch, child: Arch) -> list[Change]:
+    out = []
+    for k, (a, b) in enumerate(zip(parent, child, strict=True)):
+        if a != b:
+            dst, src = EDGES[k]
+            out.append(Change(f"edge {dst}<-{src}", OPS[a], OPS[b], NB201_RULES.get((a, b), LAMARCKIAN)))
+    return out
+
+
+def _macro_changes(space: SearchSpace, parent: Arch, child: Arch) -> list[Change]:
+    """Layer-wise changes of a macro architecture: an op swap with everything else equal is ruled by
+    :data:`MACRO_RULES`; any other difference (depth, width, stride, connections) is Lamarckian."""
+    p_layers, c_layers = space.effective(parent), space.effective(child)  # what the network builds
+    if len(p_layers) != len(c_layers):
+        return [Change("depth", str(len(p_layers)), str(len(c_layers)), LAMARCKIAN)]
+    out = []
+    for i, (a, b) in enumerate(zip(p_layers, c_layers, strict=True)):
+        if a == b:
+            continue
+        same_rest = (a.width, a.stride, a.inputs) == (b.width, b.stride, b.inputs)
+        kind = MACRO_RULES.get((a.op, b.op), LAMARCKIAN) if same_rest else LAMARCKIAN
+        out.append(Change(f"layer {i}", a.token(), b.token(), kind))
+    return out
+
+
+def is_macro(space: SearchSpace) -> bool:
+    """Whether ``space`` is one of the macro spaces (they expose their layer plan)."""
+    from nasarena.spaces.macro.space import MacroSpace
+
+    return isinstance(space, MacroSpace)
+
+
+def changes(space: SearchSpace, parent: Arch, child: Arch) -> list[Change]:
+    """What differs between ``parent`` and ``child``, each change with its kind (empty if equal).
+
+    Spaces without a catalogue here report one Lamarckian change for any difference.
+    """
+    parent, child = space.validate(parent), space.validate(child)
+    if parent == child:
+        return []
+    if isinstance(space, NB201Space):
+        return _nb201_changes(parent, child)
+    if is_macro(space):
+        return _macro_changes(space, parent, child)
+    return [Change("architecture", space.to_string(parent), space.to_string(child), LAMARCKIAN)]
+
+
+def kind_of(space: SearchSpace, parent: Arch, child: Arch) -> str:
+    """The kind of the whole change: exact iff every change is exact, else approximate iff every
+    change has a morphism, else Lamarckian (equal architectures are trivially exact)."""
+    kinds = {c.kind for c in changes(space, parent, child)}
+    for k in (LAMARCKIAN, APPROXIMATE):
+        if k in kinds:
+            return k
+    return EXACT
+
+
+def morph_children(space: SearchSpace, arch: Arch, kinds: tuple[str, ...] = (EXACT,)) -> list[Arch]:
+    """Every one-decision change of ``arch`` (the space's neighbours) whose kind is in ``kinds``."""
+    arch = space.validate(arch)
+    return [n for n in space.neighbours(arch) if kind_of(space, arch, n) in kinds]
+
+
+__all__ = ["APPROXIMATE", "EXACT", "KINDS", "LAMARCKIAN", "MACRO_RULES", "NB201_RULES", "Change", "changes",
+           "is_macro", "kind_of", "morph_children"]
