@@ -227,18 +227,22 @@ class StreamingRecordUnpickler(pickle._Unpickler):
         self.stores.absorb(self.memo, keep_all=keep_all)
         self.memo = _Memo(self.stores)
 
-    def _in_record_frame(self) -> bool:
-        ms = self.metastack
-        return self._a2i is not None and bool(ms) and bool(ms[-1]) and ms[-1][-1] is self._a2i
+    def _record_on_top(self) -> bool:
+        """The dict a SETITEMS just completed is an ``arch2infos`` record: it sits, after its integer
+        key, directly in the frame of the ``arch2infos`` batch (a dict completed there after a string
+        key is a part of a record that is built with single SETITEMs; it goes over at the batch end)."""
+        ms, stack = self.metastack, self.stack
+        return (self._a2i is not None and bool(ms) and bool(ms[-1]) and ms[-1][-1] is self._a2i
+                and len(stack) >= 2 and type(stack[-2]) is int)
 
     def load_setitems(self) -> None:
         items = self.pop_mark()
         target = self.stack[-1]
-        if target is None and self._in_record_frame():
+        if target is None and self._record_on_top():
             raise DataError("a record was extended after it was read; import this file with in_memory=True")
         for i in range(0, len(items), 2):
             target[items[i]] = items[i + 1]
-        if self._in_record_frame():
+        if self._record_on_top():
             self._hand_over()
         elif target is self._a2i:
             self._leftovers(items[0::2])
@@ -246,10 +250,8 @@ class StreamingRecordUnpickler(pickle._Unpickler):
 
     def load_setitem(self) -> None:
         super().load_setitem()
-        if self._in_record_frame():
-            self._hand_over()
-        elif self.stack[-1] is self._a2i and self._a2i is not None:
-            self._leftovers(list(self._a2i)[-1:])
+        if self._a2i is not None and self.stack[-1] is self._a2i:  # arch2infos built one item at a time
+            self._leftovers([next(reversed(self._a2i))])
     dispatch[pickle.SETITEM[0]] = load_setitem
 
     def load_memoize(self) -> None:

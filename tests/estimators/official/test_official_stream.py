@@ -108,16 +108,29 @@ def test_refuses_code_and_names_it(tmp_path: Path) -> None:
 def test_reference_into_a_finished_record_is_a_clear_error() -> None:
     """A container shared by two records cannot be streamed: say so and name the fallback."""
     shared = [1.0, 2.0]
-    data = pickle.dumps({"meta_archs": ["a", "b"], "arch2infos": {0: {"less": shared}, 1: {"less": shared}},
-                         "evaluated_indexes": {0, 1}}, protocol=2)
+    records = {0: {"less": shared, "full": [0.0]}, 1: {"less": shared, "full": [1.0]}}
+    data = pickle.dumps({"meta_archs": ["a", "b"], "arch2infos": records, "evaluated_indexes": {0, 1}},
+                        protocol=2)
     with pytest.raises(DataError, match="in_memory=True"):
         stream_records(io.BytesIO(data), lambda k, r: None, Path("x.pth"))
     # interned strings shared between records (attribute names) are kept and resolve
     key = "train_acc1es"
-    data = pickle.dumps({"meta_archs": [], "arch2infos": {0: {key: [1.0]}, 1: {key: [2.0]}}}, protocol=4)
+    records = {0: {key: [1.0], "full": []}, 1: {key: [2.0], "full": []}}
+    data = pickle.dumps({"meta_archs": [], "arch2infos": records}, protocol=4)
     got: dict[int, Any] = {}
     stream_records(io.BytesIO(data), got.__setitem__, Path("x.pth"))
-    assert got == {0: {key: [1.0]}, 1: {key: [2.0]}}
+    assert got == records
+
+
+@pytest.mark.parametrize("protocol", [0, 1, 2, 4, 5])
+def test_every_pickle_protocol_and_single_key_records(protocol: int) -> None:
+    """Records with one key (built with SETITEM, not SETITEMS) and a nested dict of int keys."""
+    obj = {"meta_archs": ["a", "b", "c"], "arch2infos": {
+        0: {"less": {"x": 1.0}}, 1: {"less": {"x": 2.0}, "full": {0: 3.0, 1: 4.0}}, 2: {"full": {}}},
+        "evaluated_indexes": {0, 1, 2}}
+    got: dict[Any, Any] = {}
+    rest = stream_records(io.BytesIO(pickle.dumps(obj, protocol=protocol)), got.__setitem__, Path("x"))
+    assert got == obj["arch2infos"] and rest["arch2infos"] == {0: None, 1: None, 2: None}
 
 
 def test_truncated_file_is_one_clear_error(small: dict[str, Any], tmp_path: Path) -> None:
@@ -165,7 +178,7 @@ def test_peak_memory_does_not_grow_with_the_number_of_records(nb201_data: Path, 
     the full-size measurement against nas_201_api is benchmarks/official_import_memory.py."""
     monkeypatch.setattr(official_stream, "_STRINGS_KEPT", 2_000)
     obj = fx.topology_dict(nb201_data, [6111])
-    record = {"less": obj["arch2infos"][6111]["less"]}
+    record = {"less": obj["arch2infos"][6111]["less"], "full": {}}  # two keys: one SETITEMS
     paths = []
     for n in (50, 200):
         path = tmp_path / f"n{n}.pth"
@@ -184,3 +197,18 @@ def test_cli_in_memory_and_progress_flags(nb201_file: Path, tmp_path: Path,
     out = capsys.readouterr()
     assert "read in-memory" in out.out and "md5" in out.out
     assert "WARNING" in out.err and "does not end with 096897" in out.err
+
+
+def test_progress_shows_bytes_and_architectures_on_a_terminal(small: dict[str, Any], tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    path = tmp_path / "NAS-Bench-201-v1_1-096897.pth"
+    torch.save(small, path)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    import_nb201(path, tmp_path / "c", trust=True)
+    err = capsys.readouterr().err
+    assert "architectures written" in err and "reading NAS-Bench-201-v1_1-096897.pth" in err
+    import_nb201(path, tmp_path / "d", trust=True, progress=False)
+    assert "architectures written" not in capsys.readouterr().err
