@@ -164,6 +164,9 @@ def write_report(study_dir: Path, out_dir: Path | None = None, study: Any = None
 
     extra = _multi_objective_blocks(study, out, paths, n_boot=n_boot, seed=seed,
                                     highlight=(evolution, rl), reference=hv_reference)
+    from nasarena.estimators.curves.summary import early_stopping_blocks  # issue 12: rule, tell, saved
+
+    extra += early_stopping_blocks(getattr(study, "meta", None) or [])
     context = describe_study(table, getattr(study, "meta", None) or [], study_dir, trainings)
     unreadable = getattr(study, "unreadable", None) or []
     if unreadable:  # damaged run files load_study left out: the reader must know the study is partial
