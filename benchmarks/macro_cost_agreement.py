@@ -4,7 +4,7 @@ For ``--n-archs`` sampled architectures of each default (6-layer) macro space, a
 width multiplier, depth limit) settings, builds the model and compares its parameter count and its
 measured MACs (:func:`nasarena.spaces.measure.measured_macs`) with
 :func:`nasarena.spaces.macro.cost.params_and_flops`. (The strategy conformance suite on the default
-spaces: ``NASARENA_MACRO_LAYERS=6 pytest tests/spaces/test_macro_strategies.py``.)
+spaces: ``NASARENA_MACRO_FULL=1 pytest tests/spaces/test_macro_strategies.py``.)
 
     python benchmarks/macro_conformance.py                 # 100 architectures per space
     python benchmarks/macro_conformance.py --spaces chain --n-archs 50

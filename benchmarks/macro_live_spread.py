@@ -7,7 +7,7 @@ held-out test accuracy of the same trainings, and the params-vs-validation-accur
 (nasarena.objectives.pareto_mask). Every number is one training seed (0) at the stated fidelity.
 Results are cached (``--cache``), so a rerun only prints.
 
-    python benchmarks/macro_live_spread.py                       # 30 archs per space
+    python benchmarks/macro_live_spread.py       # 30 archs per space, 4 epochs: ~3-5 min per space on CPU
     python benchmarks/macro_live_spread.py --spaces chain --n-archs 10 --fidelity epochs=2,width_mult=0.5
 """
 
@@ -41,11 +41,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spaces", default="chain,residual,dense")
     parser.add_argument("--n-archs", type=int, default=30)
-    parser.add_argument("--fidelity", default="epochs=2,width_mult=0.5")
+    parser.add_argument("--fidelity", default="epochs=4,width_mult=0.5")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--synthetic-train", type=int, default=1000)
-    parser.add_argument("--synthetic-eval", type=int, default=250, help="validation and test images each")
+    parser.add_argument("--synthetic-train", type=int, default=2000)
+    parser.add_argument("--synthetic-eval", type=int, default=500, help="validation and test images each")
     parser.add_argument("--cache", default="runs/macro-spread/cache")
     args = parser.parse_args()
     fid = Fidelity.parse(args.fidelity)
