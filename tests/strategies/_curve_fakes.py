@@ -18,6 +18,21 @@ from nasarena.spaces.nb201 import NB201Space
 EPOCHS = 12
 
 
+def drive(strategy, oracle, n: int, seed: int = 0) -> list:
+    """A sequential runner in miniature: keeps handles, evaluates continues from them."""
+    rng = np.random.default_rng(seed)
+    handles, out = {}, []
+    strategy.offer(oracle.capabilities())
+    for _ in range(n):
+        p = strategy.ask()
+        start = handles[p.continues] if p.continues is not None else None
+        ev = oracle.evaluate(p.arch, p.fidelity, rng, start=start)
+        handles[p.id] = ev.handle
+        strategy.tell(p, ev)
+        out.append((p, ev))
+    return out
+
+
 class CurveOracle(Oracle):
     """Synthetic curves of ``n_archs`` architectures over ``EPOCHS`` epoch fidelities (see module)."""
 

@@ -30,18 +30,9 @@ def curve_oracle(**kwargs):
 
 
 def drive(strategy, oracle, n: int, seed: int = 0) -> list:
-    """A sequential runner in miniature: keeps handles, evaluates continues from them."""
-    rng = np.random.default_rng(seed)
-    handles, out = {}, []
-    strategy.offer(oracle.capabilities())
-    for _ in range(n):
-        p = strategy.ask()
-        start = handles[p.continues] if p.continues is not None else None
-        ev = oracle.evaluate(p.arch, p.fidelity, rng, start=start)
-        handles[p.id] = ev.handle
-        strategy.tell(p, ev)
-        out.append((p, ev))
-    return out
+    from nasarena.registry import load_object
+
+    return load_object(f"{FAKES}:drive")(strategy, oracle, n, seed)
 
 
 def spy(strategy) -> list:
