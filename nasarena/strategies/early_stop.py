@@ -26,11 +26,11 @@ costs); it is recorded (``decision_seconds``) so that a benchmark can charge it
 (``benchmarks/early_stopping.py`` shows both).
 
 Needs an oracle that offers ``"continue"`` with fidelities that differ in epochs only (official
-``nb201`` / ``nats-*`` caches with ``epochs=[1, 2, ...]`` and ``schedule="full"``, ``table`` with per-epoch rows, ``live``); anything
-else is refused with a message that says so. The rules read the per-epoch curve of each evaluation;
-where an oracle gives none, the scores of consecutive one-epoch increments are the curve, and
-otherwise no decision can be made: the training runs to the end and ``increments_without_curve``
-in the record counts it.
+``nb201`` / ``nats-*`` caches with ``epochs=[1, 2, ...]`` and ``schedule="full"``, ``table`` with
+per-epoch rows, ``live``); anything else is refused with a message that says so. The rules read the
+per-epoch curve of each evaluation; where an oracle gives none, the scores of consecutive one-epoch
+increments are the curve, and otherwise no decision can be made: the training runs to the end and
+``increments_without_curve`` in the record counts it.
 """
 
 from __future__ import annotations
