@@ -17,6 +17,7 @@ global random state.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -106,6 +107,22 @@ class InferCell(nn.Module):
         return nodes[3]
 
 
+def macro_skeleton(channels: int, cells: int, make_cell: Callable[[int], nn.Module]
+                   ) -> tuple[nn.Module, list[nn.Module], int]:
+    """NB201's stem and the three stages (``make_cell(c)`` per cell, reduction blocks between them);
+    returns (stem, layers, channels of the last stage). Shared by the stand-alone network and the
+    one-shot supernet (:mod:`nasarena.estimators.oneshot.supernet`), whose weights must line up."""
+    c = channels
+    stem = nn.Sequential(nn.Conv2d(3, c, kernel_size=3, padding=1, bias=False), nn.BatchNorm2d(c))
+    layers: list[nn.Module] = []
+    for stage in range(3):
+        if stage > 0:
+            layers.append(ResNetBasicBlock(c, 2 * c))
+            c *= 2
+        layers.extend(make_cell(c) for _ in range(cells))
+    return stem, layers, c
+
+
 class NB201Network(nn.Module):
     """The NB201 ``TinyNetwork``: stem, 3 stages of ``cells`` cells, reductions, head."""
 
@@ -115,14 +132,7 @@ class NB201Network(nn.Module):
             raise ConfigError(f"nb201 network needs num_classes >= 1, channels >= 1 and cells >= 0; "
                               f"got {num_classes}, {channels}, {cells}")
         self.arch = tuple(int(a) for a in arch)
-        c = channels
-        self.stem = nn.Sequential(nn.Conv2d(3, c, kernel_size=3, padding=1, bias=False), nn.BatchNorm2d(c))
-        layers: list[nn.Module] = []
-        for stage in range(3):
-            if stage > 0:
-                layers.append(ResNetBasicBlock(c, 2 * c))
-                c *= 2
-            layers.extend(InferCell(self.arch, c) for _ in range(cells))
+        self.stem, layers, c = macro_skeleton(channels, cells, lambda c: InferCell(self.arch, c))
         self.cells = nn.Sequential(*layers)
         self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
@@ -176,4 +186,4 @@ def build_network(arch: Arch, num_classes: int = 10, channels: int = 16, cells: 
 
 
 __all__ = ["InferCell", "NB201Network", "ReLUConvBN", "ResNetBasicBlock", "Zero", "build_network",
-           "check_resolution", "count_parameters", "make_op", "reset_parameters"]
+           "check_resolution", "count_parameters", "macro_skeleton", "make_op", "reset_parameters"]

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from nasarena.errors import InvalidArchitectureError, SearchExhausted, UnsupportedError
-from nasarena.estimators.base import Evaluation, Fidelity, Oracle
+from nasarena.estimators.base import Evaluation, Fidelity, Oracle, SharedWork
 from nasarena.spaces.base import Arch, Decision, SearchSpace
 from nasarena.spaces.nb201 import NB201Space
 from nasarena.strategies.base import Proposal, Strategy
@@ -78,7 +78,10 @@ class SyntheticObjective:
         self.scale = 8.0 / math.sqrt(len(cards) + 1)
 
     def __call__(self, arch: Arch, fidelity: Fidelity) -> Evaluation:
-        """Evaluate ``arch`` at ``fidelity`` (``epochs=None`` means 200)."""
+        """Evaluate ``arch`` at ``fidelity`` (``epochs=None`` means 200); ``arch=None`` is shared work
+        (a result with no architecture, score 0, cost 1)."""
+        if arch is None:
+            return Evaluation(arch=None, fidelity=fidelity, score=0.0, cost=1.0)
         base = sum(w[v] for w, v in zip(self.weights, arch, strict=True)) + self.pair[arch[0]][arch[-1]]
         epochs = 200 if fidelity.epochs is None else fidelity.epochs
         frac = min(epochs, 200) / 200
@@ -167,6 +170,11 @@ def check_proposal(subject: Subject, proposal: object) -> Proposal:
     if pid in subject.ids:
         raise subject.fail(f"proposal id {pid} was issued twice; ids must be unique per strategy")
     subject.ids.add(pid)
+    if proposal.work is not None:  # shared work (one-shot strategies): no architecture, no fidelity
+        if arch is not None or not isinstance(proposal.work, SharedWork):
+            raise subject.fail(f"proposal {pid}: shared work needs arch=None and a SharedWork; make it "
+                               f"with Strategy.shared(work)")
+        return proposal
     if not isinstance(arch, tuple) or any(type(v) is not int for v in arch):
         raise subject.fail(f"proposal {pid}: architecture {arch!r} is not a plain tuple of ints "
                            f"(convert numpy integers with int())")

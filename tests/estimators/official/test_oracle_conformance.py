@@ -51,6 +51,9 @@ BUILDERS: dict[str, Callable[[pytest.FixtureRequest, Path], list[tuple[str, Orac
     "table": lambda r, t: [("table", _table(t, curves=False), {}),
                            ("table+curves", _table(t, curves=True), {})],
     "live": lambda r, t: [("live", _live(t), {"n_archs": 2, "exact_costs": False})],
+    "supernet": lambda r, t: [("supernet", make_oracle(
+        "supernet", dataset="synthetic", epochs=2, channels=4, cells=1, synthetic_train=32, synthetic_valid=4,
+        synthetic_test=4, score_images=16, num_threads=1), {"n_archs": 3, "exact_costs": False})],
     "nb201": lambda r, t: [
         ("nb201", make_oracle("nb201", dataset="cifar100", path=str(r.getfixturevalue("nb201_cache")),
                               epochs=(12, 200)), {}),

@@ -1,0 +1,223 @@
+"""Training a supernet the way each one-shot method does (the NB201 authors' search protocol).
+
+One :class:`SupernetSearch` is one search: a supernet, the architecture parameters (6 x 5 logits
+shared by every cell, initialised as 1e-3 * N(0, 1)), SGD for the weights (lr cosine-annealed per
+step from ``w_lr`` to ``w_lr_min`` over all epochs, momentum, Nesterov, weight decay) and Adam for
+the architecture parameters. The training set is split in two fixed halves: weights are trained on
+the first, architecture parameters on the second, which is also where candidates are scored (the
+authors' ``search`` / ``valid`` loaders over cifar10-valid's train split). Each step pairs one
+batch of each half; per step, by method:
+
+=========  ===================================================  ==========================================
+method     weight step (first half)                             architecture step (second half)
+=========  ===================================================  ==========================================
+darts      all ops, softmax(alphas) (first-order DARTS)         all ops, softmax(alphas), Adam step
+gdas       one Gumbel-sampled op per edge, tau annealed         the same straight-through sample, Adam step
+rsps       one uniformly random architecture                    none
+setn       one architecture sampled from softmax(alphas)        all ops, softmax(alphas), Adam step
+enas       architectures given by the controller (the strategy) none (the strategy trains its controller)
+=========  ===================================================  ==========================================
+
+GDAS's tau goes linearly from ``tau_max`` (first epoch) to ``tau_min`` (last). Everything random
+(init, batch order, augmentation, Gumbel noise, sampled architectures) is drawn from generators
+seeded by the caller. Batches are augmented like the live trainer's (random crop with zero padding
+of resolution/8, horizontal flip).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from nasarena.errors import ConfigError
+from nasarena.estimators.live.device_data import DeviceData, augment
+from nasarena.estimators.live.trainer import _cpu_threads as cpu_threads
+from nasarena.estimators.oneshot.settings import METHODS, SearchSettings
+from nasarena.estimators.oneshot.supernet import N_EDGES, N_OPS, Fixed, Joint, build_supernet, gumbel_hard
+from nasarena.spaces.base import Arch
+
+
+class SupernetSearch:
+    """The state of one supernet search (see the module docstring)."""
+
+    def __init__(
+        self,
+        data: DeviceData,
+        settings: SearchSettings,
+        epochs: int,
+        channels: int,
+        cells: int,
+        seed: int,
+        *,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        score_images: int = 512,
+    ) -> None:
+        if epochs < 1:
+            raise ConfigError(f"a supernet search needs epochs >= 1, got {epochs}")
+        self.data, self.settings, self.epochs = data, settings, epochs
+        device = data.device
+        init = torch.Generator().manual_seed(int(seed))
+        self.net = build_supernet(
+            data.num_classes,
+            channels,
+            cells,
+            affine=affine,
+            track_running_stats=track_running_stats,
+            generator=init,
+        ).to(device)
+        alphas = 1e-3 * torch.randn(N_EDGES, N_OPS, generator=init)
+        self.alphas = alphas.to(device).requires_grad_(True)
+        s = settings
+        self.w_opt = torch.optim.SGD(
+            self.net.parameters(),
+            lr=s.w_lr,
+            momentum=s.momentum,
+            nesterov=s.nesterov,
+            weight_decay=s.w_weight_decay,
+        )
+        self.a_opt = torch.optim.Adam(
+            [self.alphas], lr=s.a_lr, betas=(s.a_beta1, s.a_beta2), weight_decay=s.a_weight_decay, eps=s.a_eps
+        )
+        self.gen = torch.Generator(device=device).manual_seed(int(seed) + 1)
+        n = len(data.train_y)
+        if n < 4:
+            raise ConfigError(f"a supernet search needs at least 4 training images (two halves), got {n}")
+        self.w_idx, self.a_idx = data.order[: n // 2], data.order[n // 2 :]
+        self.batch = min(s.batch_size, len(self.w_idx))
+        self.steps_per_epoch = math.ceil(len(self.w_idx) / self.batch)
+        self.pad = max(1, data.resolution // 8)
+        self.done = 0  # epochs trained
+        self.step = 0
+        k = min(score_images, len(self.a_idx))
+        self._score_x = data.normalise(data.train_x[self.a_idx[:k]])
+        self._score_y = data.train_y[self.a_idx[:k]]
+
+    def tau(self, epoch: int) -> float:
+        """GDAS's temperature in (1-based) ``epoch``: linear from tau_max to tau_min."""
+        s = self.settings
+        if self.epochs == 1:
+            return s.tau_max
+        return s.tau_max - (s.tau_max - s.tau_min) * (epoch - 1) / (self.epochs - 1)
+
+    def _lr(self) -> float:
+        s, total = self.settings, self.epochs * self.steps_per_epoch
+        return s.w_lr_min + 0.5 * (s.w_lr - s.w_lr_min) * (
+            1.0 + math.cos(math.pi * min(self.step, total) / total)
+        )
+
+    def _batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.data.normalise(augment(self.data.train_x[idx], self.gen, self.pad)).contiguous()
+        return x, self.data.train_y[idx]
+
+    def _uniform_arch(self) -> Arch:
+        return tuple(
+            int(v)
+            for v in torch.randint(0, N_OPS, (N_EDGES,), generator=self.gen, device=self.gen.device).tolist()
+        )
+
+    def _sampled_arch(self) -> Arch:
+        probs = F.softmax(self.alphas.detach(), dim=-1)
+        return tuple(int(v) for v in torch.multinomial(probs, 1, generator=self.gen).view(-1).tolist())
+
+    def train_epoch(self, archs: Sequence[Arch] | None = None) -> dict[str, float]:
+        """Train one epoch of the method; ``archs`` (enas) are cycled through, one per step."""
+        method = self.settings.method
+        if method == "enas" and not archs:
+            raise ConfigError("the enas supernet step needs the controller's architectures (params 'archs')")
+        epoch = self.done + 1
+        tau = self.tau(epoch)
+        dev = self.data.device
+        perm_w = self.w_idx[torch.randperm(len(self.w_idx), generator=self.gen, device=dev)]
+        perm_a = self.a_idx[torch.randperm(len(self.a_idx), generator=self.gen, device=dev)]
+        w_loss = torch.zeros((), device=dev)
+        w_correct = torch.zeros((), device=dev)
+        a_loss = torch.zeros((), device=dev)
+        seen = 0
+        self.net.train()
+        b = self.batch
+        for i in range(self.steps_per_epoch):
+            idx_w = perm_w[i * b : (i + 1) * b]
+            if len(idx_w) < 2:
+                continue
+            lr = self._lr()
+            for group in self.w_opt.param_groups:
+                group["lr"] = lr
+            x, y = self._batch(idx_w)
+            if method == "darts":
+                mode: Any = Joint(F.softmax(self.alphas.detach(), dim=-1))
+            elif method == "gdas":
+                mode = gumbel_hard(self.alphas.detach(), tau, self.gen)
+            elif method == "rsps":
+                mode = Fixed(self._uniform_arch())
+            elif method == "setn":
+                mode = Fixed(self._sampled_arch())
+            else:
+                mode = Fixed(tuple(archs[i % len(archs)]))  # type: ignore[index]
+            self.w_opt.zero_grad(set_to_none=True)
+            logits = self.net(x, mode)
+            loss = F.cross_entropy(logits, y)
+            loss.backward()
+            self.w_opt.step()
+            w_loss += loss.detach() * len(y)
+            w_correct += (logits.detach().argmax(1) == y).sum()
+            seen += len(y)
+            if method in ("darts", "gdas", "setn"):
+                j = (i * b) % max(1, len(perm_a) - 1)
+                idx_a = perm_a[j : j + b]
+                if len(idx_a) < 2:
+                    idx_a = perm_a[:b]
+                xa, ya = self._batch(idx_a)
+                probs = F.softmax(self.alphas, dim=-1)
+                a_mode: Any = gumbel_hard(self.alphas, tau, self.gen) if method == "gdas" else Joint(probs)
+                self.a_opt.zero_grad(set_to_none=True)
+                self.net.zero_grad(set_to_none=True)
+                a = F.cross_entropy(self.net(xa, a_mode), ya)
+                a.backward()
+                self.a_opt.step()
+                a_loss += a.detach() * len(ya)
+            self.step += 1
+        self.done = epoch
+        seen = max(seen, 1)
+        w_loss_v = float(w_loss.item()) / seen
+        if not math.isfinite(w_loss_v):
+            raise ConfigError(f"supernet training diverged in epoch {epoch} (loss {w_loss_v})")
+        return {
+            "epoch": float(epoch),
+            "steps": float(self.steps_per_epoch),
+            "w_loss": w_loss_v,
+            "w_acc": 100.0 * float(w_correct.item()) / seen,
+            "a_loss": float(a_loss.item()) / seen,
+            "tau": tau,
+            "lr": self._lr(),
+        }
+
+    @torch.no_grad()
+    def score(self, arch: Arch) -> float:
+        """Accuracy (%) of ``arch`` with the supernet's weights on the fixed scoring images of the
+        second half (eval mode; with the default BatchNorm setting that uses batch statistics)."""
+        self.net.eval()
+        logits = self.net(self._score_x, Fixed(tuple(arch)))
+        return 100.0 * float((logits.argmax(1) == self._score_y).float().mean().item())
+
+    def alpha_extras(self) -> dict[str, float]:
+        """The architecture logits as ``alpha:<edge>:<op>`` floats (what a strategy is told)."""
+        a = self.alphas.detach().cpu().tolist()
+        return {f"alpha:{e}:{o}": float(a[e][o]) for e in range(N_EDGES) for o in range(N_OPS)}
+
+
+def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
+    """``fn(*args, **kwargs)`` and its wall seconds (CUDA synchronised)."""
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+    return out, time.perf_counter() - t0
+
+
+__all__ = ["METHODS", "SearchSettings", "SupernetSearch", "cpu_threads", "timed"]
