@@ -131,5 +131,29 @@ def morph_children(space: SearchSpace, arch: Arch, kinds: tuple[str, ...] = (EXA
     return [n for n in space.neighbours(arch) if kind_of(space, arch, n) in kinds]
 
 
+def has_catalogue(space: SearchSpace) -> bool:
+    """Whether this module knows the morphisms of ``space`` (NB201 and the macro spaces)."""
+    return isinstance(space, NB201Space) or is_macro(space)
+
+
+def morph_options(space: SearchSpace, arch: Arch, kinds: tuple[str, ...]) -> list[Arch]:
+    """The one-step children a morphism-based search may take from ``arch``: those of ``kinds`` when
+    the space has a catalogue here, else every neighbour (each then a Lamarckian warm start)."""
+    if not has_catalogue(space):
+        return list(space.neighbours(space.validate(arch)))
+    return morph_children(space, arch, kinds)
+
+
+def check_kinds(strategy: str, kinds: object) -> tuple[str, ...]:
+    """``kinds`` (a comma-separated string or a sequence) as a tuple of known kinds, or a ConfigError."""
+    from nasarena.errors import ConfigError
+
+    items = tuple(k.strip() for k in kinds.split(",")) if isinstance(kinds, str) else tuple(kinds or ())
+    if not items or any(k not in KINDS for k in items):
+        raise ConfigError(f"{strategy}: kinds must be a non-empty subset of {', '.join(KINDS)}, "
+                          f"got {kinds!r}")
+    return items
+
+
 __all__ = ["APPROXIMATE", "EXACT", "KINDS", "LAMARCKIAN", "MACRO_RULES", "NB201_RULES", "Change", "changes",
-           "is_macro", "kind_of", "morph_children"]
+           "check_kinds", "has_catalogue", "is_macro", "kind_of", "morph_children", "morph_options"]

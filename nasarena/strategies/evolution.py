@@ -14,6 +14,10 @@ evaluations (``ok=False`` or NaN score) never enter the population.
 
 Defaults P=10, S=3 are those of the NAS-Bench-201 paper (its Section 5 baselines); Real et al. used
 P=100, S=25 on their (much longer) searches.
+
+``warm_start=True`` proposes each mutated child as a warm start from the tournament winner's
+evaluation (its weights, on an oracle that offers ``warm-start``; see
+:mod:`nasarena.strategies.inheritance`); off by default, which leaves every trajectory unchanged.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from nasarena.errors import ConfigError
 from nasarena.estimators.base import FULL, Evaluation, Fidelity
 from nasarena.spaces.base import Arch, SearchSpace
 from nasarena.strategies.base import Proposal, Strategy
+from nasarena.strategies.inheritance import warm_start_config, warm_start_option
 from nasarena.strategies.random_search import UniformSampler, usable_score
 
 
@@ -38,7 +43,7 @@ class RegularizedEvolution(Strategy):
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator,
                  fidelities: tuple[Fidelity, ...] = (FULL,), population_size: int = 10,
-                 sample_size: int = 3) -> None:
+                 sample_size: int = 3, warm_start: bool = False) -> None:
         super().__init__(space, rng, fidelities)
         if isinstance(population_size, bool) or not isinstance(population_size, int) or population_size < 1:
             raise ConfigError(f"{self.name}: population_size must be an int >= 1, got {population_size!r}")
@@ -48,10 +53,12 @@ class RegularizedEvolution(Strategy):
                               f"{population_size}], got {sample_size!r}")
         self.population_size = population_size
         self.sample_size = sample_size
+        self.warm_children = warm_start_option(self, warm_start)
         # Parallel lists in insertion order (oldest first): cheap aging (pop(0) on <=P items) and
         # cheap worst-removal (C-level min/index over a list of floats).
         self.archs: list[Arch] = []
         self.scores: list[float] = []
+        self.ids: list[int] = []  # the proposal each member was evaluated as (a warm start's parent)
         self._sampler = UniformSampler(space, rng)
         self._fid = self.fidelity
 
@@ -63,9 +70,11 @@ class RegularizedEvolution(Strategy):
     def ask(self) -> Proposal:
         """A random architecture while the population fills, then a mutated tournament winner."""
         if len(self.scores) < self.population_size:
-            arch = self._sampler.sample()
-        else:
-            arch = self._sampler.mutate(self.archs[self._tournament()])
+            return self.propose(self._sampler.sample(), self._fid)
+        i = self._tournament()
+        arch = self._sampler.mutate(self.archs[i])
+        if self.warm_children:
+            return self.warm_start(arch, self.ids[i], self._fid)
         return self.propose(arch, self._fid)
 
     def _tournament(self) -> int:
@@ -92,6 +101,7 @@ class RegularizedEvolution(Strategy):
             return
         self.archs.append(proposal.arch)
         self.scores.append(score)
+        self.ids.append(proposal.id)
         if len(self.scores) > self.population_size:
             if self.aging:
                 i = 0
@@ -100,11 +110,12 @@ class RegularizedEvolution(Strategy):
                 i = scores.index(min(scores))  # the oldest among the worst
             del self.archs[i]
             del self.scores[i]
+            del self.ids[i]
 
     def config(self) -> dict[str, Any]:
         """Population and tournament sizes, and whether removal is by age."""
         return {"population_size": self.population_size, "sample_size": self.sample_size,
-                "aging": self.aging}
+                "aging": self.aging, **warm_start_config(self.warm_children)}
 
 
 class Evolution(RegularizedEvolution):
