@@ -25,8 +25,11 @@ node sums its incoming edges):
 **Macro spaces** (chain, residual, dense): exact ``conv3x3 -> conv5x5`` and ``sep3x3 -> sep5x5`` on
 one layer (same width and stride; the kernel embedded at the centre: padding grows with the kernel,
 so every output pixel sees the same inputs); approximate ``conv5x5 -> conv3x3`` and
-``sep5x5 -> sep3x3``. Wider, deeper and added connections are not implemented here (their weights
-map through the whole plan; see docs/inheritance.md).
+``sep5x5 -> sep3x3``. An added extra input is exact where it can contribute 0: in a sum (residual)
+through a 1x1 projection + BN (gamma = beta = 0), in a concat (dense) into a conv or separable conv
+(zero weights for the new channels); a sum input of the same shape (no projection) is approximate,
+a concat into a pool Lamarckian, a removed input approximate. Wider and deeper are not implemented
+(see docs/inheritance.md).
 """
 
 from __future__ import annotations
@@ -84,13 +87,48 @@ def _macro_changes(space: SearchSpace, parent: Arch, child: Arch) -> list[Change
     if len(p_layers) != len(c_layers):
         return [Change("depth", str(len(p_layers)), str(len(c_layers)), LAMARCKIAN)]
     out = []
+    child_plan = None
     for i, (a, b) in enumerate(zip(p_layers, c_layers, strict=True)):
         if a == b:
             continue
-        same_rest = (a.width, a.stride, a.inputs) == (b.width, b.stride, b.inputs)
-        kind = MACRO_RULES.get((a.op, b.op), LAMARCKIAN) if same_rest else LAMARCKIAN
+        if (a.op, a.width, a.stride) == (b.op, b.width, b.stride):  # only the extra inputs differ
+            if child_plan is None:
+                from nasarena.spaces.macro.cost import plan
+
+                child_plan = plan(space, child)
+            kind = _input_change(space.connection, a, b, child_plan.layers[i])
+        elif (a.width, a.stride, a.inputs) == (b.width, b.stride, b.inputs):
+            kind = MACRO_RULES.get((a.op, b.op), LAMARCKIAN)
+        else:
+            kind = LAMARCKIAN
         out.append(Change(f"layer {i}", a.token(), b.token(), kind))
     return out
+
+
+def added_inputs(parent: tuple[int, ...], child: tuple[int, ...]) -> list[int] | None:
+    """Positions in ``child`` of the inputs ``parent`` lacks, if ``parent`` is a sub-list of ``child``
+    (inputs are sorted); None if an input was removed."""
+    added, k = [], 0
+    for m, j in enumerate(child):
+        if k < len(parent) and parent[k] == j:
+            k += 1
+        else:
+            added.append(m)
+    return added if k == len(parent) else None
+
+
+def _input_change(connection: str, a, b, planned) -> str:
+    """Kind of adding extra inputs to one macro layer: exact when each new input can be made to
+    contribute 0 (a sum through a 1x1 projection + BN with gamma = beta = 0; a concat into a conv
+    whose weights for the new channels are 0), approximate for a removal or an identity-matched sum."""
+    added = added_inputs(a.inputs, b.inputs)
+    if added is None:
+        return APPROXIMATE  # an input removed
+    if connection == "add":
+        projected = all((planned.extras[m][1], planned.extras[m][2]) != (planned.c_prev, planned.hw_in)
+                        for m in added)
+        return EXACT if projected else APPROXIMATE
+    return EXACT if b.op in ("conv3x3", "conv5x5", "dil3x3", "sep3x3", "sep5x5") else LAMARCKIAN
 
 
 def is_macro(space: SearchSpace) -> bool:

@@ -37,7 +37,7 @@ from torch import nn
 
 from nasarena.estimators.live.checkpoints import copy_matching
 from nasarena.spaces.base import Arch, SearchSpace
-from nasarena.spaces.morphisms import APPROXIMATE, EXACT, LAMARCKIAN, Change, changes
+from nasarena.spaces.morphisms import APPROXIMATE, EXACT, LAMARCKIAN, Change, added_inputs, changes, is_macro
 from nasarena.spaces.nb201 import CONV1, CONV3, NONE, POOL, SKIP, NB201Space
 
 
@@ -129,6 +129,62 @@ def _nb201_rules(model: nn.Module, edges: list[tuple[int, int, int]]) -> list[st
     return set_names
 
 
+def _copy_channels(dst: torch.Tensor, src: torch.Tensor, dim: int, pairs: list[tuple[int, int, int]]) -> None:
+    """Copy ``src``'s channel slices ``[s, s + n)`` along ``dim`` to ``dst``'s ``[d, d + n)``."""
+    for s0, d0, n in pairs:
+        dst.narrow(dim, d0, n).copy_(src.narrow(dim, s0, n))
+
+
+@torch.no_grad()
+def _macro_inputs(model: nn.Module, weights: Mapping[str, torch.Tensor], space: SearchSpace,
+                  parent_arch: Arch, arch: Arch) -> list[str]:
+    """Layers whose only change is added extra inputs: the parent's inputs keep their weights (the
+    shape-matching projections re-indexed; a concat conv's input channels moved to their new place),
+    and each new input contributes 0 (a sum's projection BN gamma = beta = 0; a concat conv's weights
+    for the new channels 0). Returns the tensor names set."""
+    p_layers, c_layers = space.effective(parent_arch), space.effective(arch)
+    if len(p_layers) != len(c_layers):
+        return []
+    own, names = model.state_dict(), []
+    for i, (a, b) in enumerate(zip(p_layers, c_layers, strict=True)):
+        added = added_inputs(a.inputs, b.inputs) if (a.op, a.width, a.stride) == (b.op, b.width, b.stride) \
+            else None
+        if a == b or added is None:
+            continue
+        old = [m for m in range(len(b.inputs)) if m not in added]  # child positions of parent inputs
+        layer, prefix, planned = model.layers[i], f"layers.{i}", model.plan.layers[i]
+        for mp, mc in enumerate(old):
+            for name, t in layer.match[mc].state_dict().items():
+                src = weights.get(f"{prefix}.match.{mp}.{name}")
+                if isinstance(src, torch.Tensor) and src.shape == t.shape:
+                    own[f"{prefix}.match.{mc}.{name}"].copy_(src)
+                    names.append(f"{prefix}.match.{mc}.{name}")
+        if model.plan.connection == "add":
+            for m in added:
+                if isinstance(layer.match[m], nn.Sequential):  # 1x1 projection + BN
+                    layer.match[m][1].weight.zero_()
+                    layer.match[m][1].bias.zero_()
+                    names += [f"{prefix}.match.{m}.1.weight", f"{prefix}.match.{m}.1.bias"]
+            continue
+        seg = [planned.c_prev] + [c for _, c, _ in planned.extras]
+        start = [sum(seg[:k]) for k in range(len(seg))]
+        parent_start = [sum(([seg[0]] + [seg[1 + m] for m in old])[:k]) for k in range(len(old) + 1)]
+        pairs = [(parent_start[0], 0, seg[0])] + [(parent_start[1 + k], start[1 + m], seg[1 + m])
+                                                   for k, m in enumerate(old)]
+        convs = [n for n in (f"{prefix}.op.1.weight", f"{prefix}.op.2.weight")
+                 if n in own and own[n].dim() == 4]
+        for n in convs:
+            src, dst = weights.get(n), own[n]
+            if not isinstance(src, torch.Tensor):
+                continue
+            depthwise = dst.shape[1] == 1
+            if not depthwise:
+                dst.zero_()  # the new channels' weights: they contribute nothing
+            _copy_channels(dst, src, 0 if depthwise else 1, pairs)
+            names.append(n)
+    return names
+
+
 def inherit(model: nn.Module, weights: Mapping[str, torch.Tensor], *, space: SearchSpace | None = None,
             arch: Arch | None = None, parent_arch: Arch | None = None) -> Transfer:
     """Initialise the freshly built ``model`` (of ``arch``) from ``weights`` (of ``parent_arch``).
@@ -150,7 +206,10 @@ def inherit(model: nn.Module, weights: Mapping[str, torch.Tensor], *, space: Sea
         diff = [(k, a, b) for k, (a, b) in enumerate(zip(space.validate(parent_arch), space.validate(arch),
                                                          strict=True)) if a != b]
         morphed += [n for n in _nb201_rules(model, diff) if n not in morphed]
-    return Transfer(tuple(copied), tuple(morphed), found)
+    elif is_macro(space):
+        morphed += [n for n in _macro_inputs(model, weights, space, parent_arch, arch) if n not in morphed]
+    remapped = set(morphed)  # a tensor first copied by name, then set by a rule, counts once
+    return Transfer(tuple(n for n in copied if n not in remapped), tuple(morphed), found)
 
 
 def function_gap(parent: nn.Module, child: nn.Module, x: torch.Tensor, train: bool = False) -> float:

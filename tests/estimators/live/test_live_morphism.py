@@ -152,3 +152,39 @@ def test_macro_kernel_growth_is_exact(space_name, parent, child) -> None:
     assert transfer.kind == EXACT and transfer.morphed
     x = torch.randn(4, 3, 8, 8, generator=torch.Generator().manual_seed(1))
     assert function_gap(p_net, c_net, x) < TOL and function_gap(p_net, c_net, x, train=True) < TOL
+
+
+@pytest.mark.parametrize(("space_name", "parent", "child", "kind"), [
+    # residual: a new skip from the stem (16 -> 32 channels, stride 2: a projection) contributes 0
+    ("residual", "conv3x3:16:s1/sep3x3:32:s2/conv3x3:32:s1+1", "conv3x3:16:s1/sep3x3:32:s2/conv3x3:32:s1+0+1",
+     EXACT),
+    # dense: new concat inputs into a conv and a separable conv get zero weights
+    ("dense", "conv3x3:16:s1/conv3x3:16:s2/sep3x3:16:s1+1", "conv3x3:16:s1/conv3x3:16:s2+0/sep3x3:16:s1+0+1",
+     EXACT),
+    # residual: a same-shape skip has no projection to zero: approximate
+    ("residual", "conv3x3:16:s1/conv3x3:16:s1", "conv3x3:16:s1/conv3x3:16:s1+0", APPROXIMATE),
+])
+def test_macro_added_inputs(space_name, parent, child, kind) -> None:
+    from nasarena.registry import make_space
+    from nasarena.spaces.trainable import resolve_size
+
+    space = make_space(space_name)
+    pa, ca = space.from_string(parent), space.from_string(child)
+    assert kind_of(space, pa, ca) == kind
+    size = resolve_size(space, {"width_mult": 0.25})
+    p_net = space.build_model(pa, 10, 8, size, generator=torch.Generator().manual_seed(0))
+    g = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for m in p_net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.normal_(generator=g)
+                m.bias.normal_(generator=g)
+    c_net = space.build_model(ca, 10, 8, size, generator=torch.Generator().manual_seed(5))
+    transfer = inherit(c_net, p_net.state_dict(), space=space, arch=ca, parent_arch=pa)
+    assert transfer.kind == kind and len(set(transfer.names)) == len(transfer.names)
+    x = torch.randn(4, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    gaps = function_gap(p_net, c_net, x), function_gap(p_net, c_net, x, train=True)
+    if kind == EXACT:
+        assert max(gaps) < TOL, gaps
+    else:
+        assert max(gaps) > TOL
