@@ -8,11 +8,12 @@ STAMP  := $(VENV)/.installed
 
 setup: $(STAMP)
 
-# constraints.txt pins the tested versions (pyproject.toml only declares ranges).
+# constraints.txt pins the tested versions (pyproject.toml only declares ranges). The ray extra is
+# installed so the Ray executor's tests run (tests/bench/test_ray_executor.py, docs/ray.md).
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,ray]'
 	touch $(STAMP)
 
 bench: setup

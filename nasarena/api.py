@@ -36,7 +36,9 @@ def run_study(strategies: str | Iterable[str] = ("random", "regularized-evolutio
               budget_evals: int | None = None, n_workers: int = 1,
               strategy_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
               oracle_kwargs: Mapping[str, Any] | None = None, out: str | Path | None = None,
-              jobs: int = 1, progress: bool = False) -> Study:
+              jobs: int | None = None, progress: bool = False, executor: str = "process",
+              ray_address: str | None = None, cpus_per_run: float | None = None,
+              gpus_per_run: float | None = None) -> Study:
     """Run (or resume) strategies x datasets x seeds on one oracle and return the study.
 
     ``strategies``: registered names (``nasarena list strategies``) or ``"file.py:Class"``, as a
@@ -46,9 +48,12 @@ def run_study(strategies: str | Iterable[str] = ("random", "regularized-evolutio
     metric is NB201's 200-epoch test accuracy shipped with nasarena, as in ``make bench``
     (``oracle_kwargs={"test_accuracy": False}`` for the seed-mean validation accuracy). ``out``:
     the study folder (default: a new temporary folder, ``study.path``); rerunning with the same
-    ``out`` skips finished runs. ``jobs``: processes (1 runs here, which suits a notebook).
+    ``out`` skips finished runs. ``jobs``: processes (default 1: runs here, which suits a notebook).
+    ``executor="ray"`` runs each run as a Ray task instead (``ray_address``, ``cpus_per_run``,
+    ``gpus_per_run``; see docs/ray.md).
     """
     from nasarena.bench.config import Budget, StudyConfig
+    from nasarena.bench.study import make_executor
     from nasarena.bench.study import run_study as _run
 
     names = (tuple(s.strip() for s in strategies.split(",")) if isinstance(strategies, str)
@@ -66,7 +71,10 @@ def run_study(strategies: str | Iterable[str] = ("random", "regularized-evolutio
                          strategy_kwargs={k: dict(v) for k, v in (strategy_kwargs or {}).items()},
                          datasets=datasets)
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="nasarena-study-"))
-    _run(config, folder, jobs=jobs, progress=progress)
+    engine = make_executor(executor, address=ray_address, cpus_per_run=cpus_per_run,
+                           gpus_per_run=gpus_per_run)
+    _run(config, folder, jobs=1 if engine is None and jobs is None else jobs, progress=progress,
+         executor=engine)
     return _load_study(folder)
 
 

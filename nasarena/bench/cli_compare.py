@@ -22,7 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasarena.bench.cli_run import BENCH_DATASET, BENCH_ORACLE, BENCH_STRATEGIES, BENCH_TRAININGS
+from nasarena.bench.cli_run import (
+    BENCH_DATASET,
+    BENCH_ORACLE,
+    BENCH_STRATEGIES,
+    BENCH_TRAININGS,
+    add_executor_args,
+)
 from nasarena.bench.identity import absolute_spec, strategy_label
 from nasarena.errors import ConfigError, StrategyError
 from nasarena.registry import STRATEGIES
@@ -136,7 +142,8 @@ def _markdown(label: str, spec: str, ranks: pd.DataFrame, tests: pd.DataFrame, c
 def compare(spec: str, *, baselines: Sequence[str] = DEFAULT_BASELINES, seeds: Sequence[int] = range(30),
             budget: Any = None, n_workers: int = 1, out: Path | None = None, jobs: int | None = None,
             strategy_kwargs: dict[str, Any] | None = None, conformance: bool = True,
-            objectives: Sequence[str] | None = None, progress: bool = True) -> CompareResult:
+            objectives: Sequence[str] | None = None, progress: bool = True,
+            executor: Any = None) -> CompareResult:
     """Conformance, then the study (baselines + yours), the report, ranks and tests (see module doc)."""
     from nasarena.bench.cli_run import mean_train_time
     from nasarena.bench.config import Budget, StudyConfig
@@ -159,7 +166,7 @@ def compare(spec: str, *, baselines: Sequence[str] = DEFAULT_BASELINES, seeds: S
                          oracle_kwargs={"dataset": BENCH_DATASET}, seeds=tuple(seeds), budget=budget,
                          n_workers=n_workers, strategy_kwargs={spec: kwargs} if kwargs else {})
     out = Path(out) if out is not None else Path("runs") / f"compare-{label}"
-    summary = run_study(config, out, jobs=jobs, progress=progress)
+    summary = run_study(config, out, jobs=jobs, progress=progress, executor=executor)
     if progress:
         print(summary)
     study = load_study(out)
@@ -209,6 +216,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="study folder (default runs/compare-<name>; resumed if present)")
     p.add_argument("--skip-conformance", action="store_true", help="do not run the conformance suite first")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_executor_args(p)
     p.set_defaults(func=cmd_compare)
 
     q = subparsers.add_parser("pareto", help="Pareto fronts, hypervolume over time and plots of a study",
@@ -223,7 +231,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """``nasarena compare``."""
-    from nasarena.bench.cli_run import key_value
+    from nasarena.bench.cli_run import executor_from_args, key_value
     from nasarena.bench.config import Budget, parse_seeds
 
     budget = None
@@ -237,7 +245,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                      strategy_kwargs=dict(key_value(a) for a in args.arg),
                      conformance=not args.skip_conformance,
                      objectives=args.objectives.split(",") if args.objectives else None,
-                     progress=not args.no_progress)
+                     progress=not args.no_progress, executor=executor_from_args(args))
     r = _ranked_row(result.ranks)
     n = len(result.ranks)
     if r is None:

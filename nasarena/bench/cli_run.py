@@ -60,6 +60,26 @@ def _strategy_args(items: list[str], strategies: tuple[str, ...]) -> dict[str, d
     return out
 
 
+def add_executor_args(p: argparse.ArgumentParser) -> None:
+    """``--executor``, ``--ray-address``, ``--cpus-per-run``, ``--gpus-per-run`` (see docs/ray.md)."""
+    p.add_argument("--executor", choices=("process", "ray"), default="process",
+                   help="where runs execute: a process pool on this machine (default) or Ray tasks "
+                        "(pip install 'nasarena[ray]'; results are written here, by this process)")
+    p.add_argument("--ray-address", metavar="auto|HOST:PORT",
+                   help="Ray cluster to connect to (default: start a local Ray instance)")
+    p.add_argument("--cpus-per-run", type=float, help="Ray CPUs per run (default 1)")
+    p.add_argument("--gpus-per-run", type=float,
+                   help="Ray GPUs per run; a fraction shares a GPU (0.25: four runs per GPU; default 0)")
+
+
+def executor_from_args(args: argparse.Namespace) -> Any:
+    """The executor the flags name (``None``: the default process pool)."""
+    from nasarena.bench.study import make_executor
+
+    return make_executor(args.executor, address=args.ray_address, cpus_per_run=args.cpus_per_run,
+                         gpus_per_run=args.gpus_per_run)
+
+
 def _add_grid_args(p: argparse.ArgumentParser, *, preset: bool) -> None:
     p.add_argument("--strategies", help="comma-separated strategy names" +
                    (f" (default: {','.join(BENCH_STRATEGIES)})" if preset else ""))
@@ -73,6 +93,7 @@ def _add_grid_args(p: argparse.ArgumentParser, *, preset: bool) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--retry-failed", action="store_true",
                    help="rerun runs stored as failed (e.g. after fixing a strategy); others are skipped")
+    add_executor_args(p)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -182,7 +203,7 @@ def _run_and_print(config: StudyConfig, args: argparse.Namespace) -> Any:
     from nasarena.bench.study import run_study
 
     summary = run_study(config, args.out, jobs=args.jobs, progress=not args.no_progress,
-                        retry_failed=args.retry_failed)
+                        retry_failed=args.retry_failed, executor=executor_from_args(args))
     print(summary)
     if summary.failed:
         print(f"{len(summary.failed)} run(s) failed; their tracebacks are stored with them "

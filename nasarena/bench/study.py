@@ -4,12 +4,15 @@
 takes an advisory lock on the folder (a second ``run_study`` on it is refused; the kernel releases
 the lock when the holder dies, even by SIGKILL), merges the study into ``study.json`` (seeds and
 strategies may be added; a different budget, oracle, dataset or worker count is refused, naming
-the field), skips the runs already stored, and runs the rest either in-process (``jobs=1``) or
-over a ``ProcessPoolExecutor``. A stored run is reused only if its file is intact and it was made
-by the same strategy code and nasarena version (:mod:`nasarena.bench.identity`); damaged files
-go to ``quarantine/``, runs of changed code to ``stale/``, and both are rerun. Each worker
-process builds its oracle once and writes each result itself as soon as it is finished
-(atomically, see :mod:`nasarena.results.store`), so SIGKILL loses at most the runs in flight.
+the field), skips the runs already stored, and hands the rest to an :class:`Executor`: the
+default :class:`ProcessExecutor` runs them in-process (``jobs=1``) or over a
+``ProcessPoolExecutor``; :class:`~nasarena.bench.ray_executor.RayExecutor` runs them as Ray tasks
+and writes their results here, in the driver (``docs/ray.md``). A stored run is reused only if
+its file is intact and it was made by the same strategy code and nasarena version
+(:mod:`nasarena.bench.identity`); damaged files go to ``quarantine/``, runs of changed code to
+``stale/``, and both are rerun. Each pool worker builds its oracle once and writes each result
+itself as soon as it is finished (atomically, see :mod:`nasarena.results.store`), so SIGKILL loses
+at most the runs in flight.
 Results depend only on each run's config, never on ``jobs``.
 
 Workers are started with the ``forkserver`` method where available: forking a parent that has
@@ -28,11 +31,11 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -81,25 +84,36 @@ def _limit_threads() -> None:
         torch.set_num_threads(1)
 
 
-def execute(config: RunConfig, out_dir: str, in_worker: bool = True,
-            identity: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run one config and store it; returns a small summary (status, error tail, evaluations).
+def compute(config: RunConfig, identity: dict[str, Any] | None = None) -> Any:
+    """Run one config in this process and return its :class:`~nasarena.bench.runner.RunResult`.
 
     ``identity`` (``{"code": fingerprint, "label": name}``, see :func:`code_identity`) is stored
     with the run, so a later resume can tell whether the code that made it has changed.
     """
-    if in_worker:
-        _limit_threads()
     oracle, cache = _oracle_for(config.oracle, json.dumps(config.oracle_kwargs, sort_keys=True))
     result = run(config, oracle=oracle, arch_cache=cache)
-    if in_worker:
-        _limit_threads()  # the first run may have imported torch
     if identity is not None:
         result.meta["code"] = identity["code"]
         result.meta["strategy_label"] = identity["label"]
-    write_run(out_dir, result)
+    return result
+
+
+def run_summary(result: Any) -> dict[str, Any]:
+    """The small summary an executor yields per finished run (status, error tail, evaluations)."""
     return {"run_id": result.run_id, "status": result.status, "n_evals": len(result.trajectory),
             "error": result.error}
+
+
+def execute(config: RunConfig, out_dir: str, in_worker: bool = True,
+            identity: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run one config and store it; returns its :func:`run_summary`."""
+    if in_worker:
+        _limit_threads()
+    result = compute(config, identity)
+    if in_worker:
+        _limit_threads()  # the first run may have imported torch
+    write_run(out_dir, result)
+    return run_summary(result)
 
 
 def check_names(config: StudyConfig) -> list[str]:
@@ -243,17 +257,23 @@ def _mp_context(preload: list[str]) -> multiprocessing.context.BaseContext:
 
 
 def run_study(config: StudyConfig, out_dir: str | Path, jobs: int | None = None,
-              progress: bool = True, retry_failed: bool = False) -> StudySummary:
+              progress: bool = True, retry_failed: bool = False,
+              executor: Executor | None = None) -> StudySummary:
     """Run (or resume) a study in ``out_dir``; finished runs already there are skipped.
 
     ``jobs``: processes (default ``config.jobs``, else all cores; 1 runs in this process). Failed
     runs are stored with their traceback and logged; the study carries on. A failed run counts as
     finished (rerunning a deterministic failure gains nothing) unless ``retry_failed`` is set, e.g.
-    after fixing a strategy. Returns a summary.
+    after fixing a strategy. ``executor``: where the runs execute (default: a
+    :class:`ProcessExecutor` of ``jobs`` processes; :class:`~nasarena.bench.ray_executor.RayExecutor`
+    for a Ray cluster, which takes no ``jobs``). Returns a summary.
     """
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     _check_jobs(jobs)
+    if executor is not None and jobs is not None:
+        raise ConfigError(f"--jobs sets the process pool's size; the {executor.name} executor schedules "
+                          f"runs by its own resources (drop --jobs)")
     modules = check_names(config)
     identity = code_identity(config)
     created = prepare_out_dir(out_dir)
@@ -262,7 +282,10 @@ def run_study(config: StudyConfig, out_dir: str | Path, jobs: int | None = None,
             merged = merge_study(config, out_dir / STUDY_FILE)
             clean_stale_temps(out_dir)
             todo = _plan(config, out_dir, identity, retry_failed)
-            summary = _run_todo(config, merged, todo, out_dir, jobs, progress, modules, identity)
+            if executor is None:
+                executor = ProcessExecutor(jobs or config.jobs or os.cpu_count() or 1,
+                                           ["nasarena.bench.study", *modules])
+            summary = _run_todo(config, merged, todo, out_dir, executor, progress, identity)
             clean_stale_temps(out_dir)  # writers of the killed study that were still dying at the start
     except BaseException:
         if created:
@@ -273,24 +296,23 @@ def run_study(config: StudyConfig, out_dir: str | Path, jobs: int | None = None,
 
 
 def _run_todo(config: StudyConfig, merged: StudyConfig, todo: list[RunConfig], out_dir: Path,
-              jobs: int | None, progress: bool, modules: list[str],
-              identity: dict[str, dict[str, Any]]) -> StudySummary:
+              executor: Executor, progress: bool, identity: dict[str, dict[str, Any]]) -> StudySummary:
     total = len(config.runs())
-    jobs = jobs or config.jobs or os.cpu_count() or 1
-    jobs = max(1, min(jobs, len(todo))) if todo else 1
     summary = StudySummary(out_dir=out_dir, total=total, skipped=total - len(todo), completed=0)
-    log.info("study %s: %d runs, %d already stored, %d to run on %d process(es)",
-             out_dir, total, summary.skipped, len(todo), jobs)
-    preload = ["nasarena.bench.study", *modules]
+    log.info("study %s: %d runs, %d already stored, %d to run %s",
+             out_dir, total, summary.skipped, len(todo), executor.describe(len(todo)))
     empty = 0
     with _progress(progress, len(todo)) as bar:
         task = bar.add_task("runs", total=len(todo))
-        for info in _execute_all(config, merged, todo, out_dir, jobs, preload, identity):
+        for info in executor.run_all(config, todo, out_dir, identity,
+                                     functools.partial(_write_study_file, merged, out_dir)):
             summary.completed += 1
             if info["status"] != "ok":
                 summary.failed.append(info["run_id"])
                 last = (info.get("error") or "").strip().splitlines()[-1:] or ["?"]
-                log.warning("run %s failed: %s (traceback stored with the run)", info["run_id"], last[0])
+                log.warning("run %s failed: %s (%s)", info["run_id"], last[0],
+                            "not stored: rerun on resume" if info["status"] == "lost"
+                            else "traceback stored with the run")
             else:
                 empty += info["n_evals"] == 0
                 log.info("run %s: %s, %d evaluations", info["run_id"], info["status"], info["n_evals"])
@@ -302,34 +324,97 @@ def _run_todo(config: StudyConfig, merged: StudyConfig, todo: list[RunConfig], o
     return summary
 
 
-def _execute_all(config: StudyConfig, merged: StudyConfig, todo: list[RunConfig], out_dir: Path,
-                 jobs: int, preload: list[str], identity: dict[str, dict[str, Any]]
-                 ) -> Iterable[dict[str, Any]]:
-    """Check the strategies (in a worker, where their imports are needed anyway), write
-    ``study.json``, then run ``todo``, yielding each run's summary as it finishes."""
-    if jobs == 1:
-        check_strategies(config)
-        _write_study_file(merged, out_dir)
-        for rc in todo:
-            yield execute(rc, str(out_dir), in_worker=False, identity=identity[rc.strategy])
-        return
-    # Workers start from a forkserver that imports numpy before any initializer runs, so BLAS
-    # thread limits must already be in the environment it inherits: one run per core, one thread
-    # per run (oversubscribed OpenBLAS made BO's asks ~10x slower on 2 cores).
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context(preload),
-                             initializer=_limit_threads) as pool:
-        pool.submit(check_strategies, config).result()
-        _write_study_file(merged, out_dir)
-        pending: set[Future] = {pool.submit(execute, rc, str(out_dir), True, identity[rc.strategy])
-                                for rc in todo}
-        try:
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    yield fut.result()
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            raise
+def make_executor(kind: str = "process", *, address: str | None = None, cpus_per_run: float | None = None,
+                  gpus_per_run: float | None = None) -> Executor | None:
+    """The executor ``--executor KIND`` names (``None``: the default process pool). Ray's options
+    without ``--executor ray`` are refused, and ``ray`` without the extra says how to install it."""
+    if kind == "process":
+        given = [flag for flag, value in (("--ray-address", address), ("--cpus-per-run", cpus_per_run),
+                                          ("--gpus-per-run", gpus_per_run)) if value is not None]
+        if given:
+            raise ConfigError(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only with "
+                              f"--executor ray (the process pool runs "
+                              f"one run per process on this machine)")
+        return None
+    if kind == "ray":
+        from nasarena.bench.ray_executor import RayExecutor, import_ray
+
+        import_ray()
+        return RayExecutor(address=address, cpus_per_run=1.0 if cpus_per_run is None else cpus_per_run,
+                           gpus_per_run=0.0 if gpus_per_run is None else gpus_per_run)
+    raise ConfigError(f"--executor must be 'process' (the default) or 'ray', got {kind!r}")
+
+
+class Executor(Protocol):
+    """Where a study's runs execute: the seam between the study (plan, lock, resume) and an engine.
+
+    ``run_all`` first checks the strategies (:func:`check_strategies`, wherever their imports are
+    cheapest), then calls ``ready()`` (which writes ``study.json``), then runs ``todo`` and yields
+    each run's :func:`run_summary` once its file is stored in ``out_dir`` (atomically, by
+    :func:`~nasarena.results.store.write_run`). A run whose execution was lost (not a failure of
+    the run itself) is yielded with status ``"lost"`` and no file, so a resume reruns it.
+    """
+
+    name: str
+
+    def describe(self, n_runs: int) -> str:
+        """How the runs will execute, for the study's log line."""
+        ...
+
+    def run_all(self, config: StudyConfig, todo: list[RunConfig], out_dir: Path,
+                identity: dict[str, dict[str, Any]], ready: Callable[[], None]
+                ) -> Iterator[dict[str, Any]]:
+        """Run ``todo``; see the class doc."""
+        ...
+
+
+@dataclass
+class ProcessExecutor:
+    """The default: ``jobs`` forkserver processes of this machine (``jobs=1`` runs in this process).
+
+    Each worker writes its own results (atomically), so SIGKILL loses at most the runs in flight.
+    ``preload``: modules the forkserver imports once (this module and the strategies' modules).
+    """
+
+    jobs: int = 1
+    preload: list[str] = field(default_factory=lambda: ["nasarena.bench.study"])
+    name: str = "process"
+
+    def describe(self, n_runs: int) -> str:
+        return f"on {self._jobs(n_runs)} process(es)"
+
+    def _jobs(self, n_runs: int) -> int:
+        return max(1, min(self.jobs, n_runs)) if n_runs else 1
+
+    def run_all(self, config: StudyConfig, todo: list[RunConfig], out_dir: Path,
+                identity: dict[str, dict[str, Any]], ready: Callable[[], None]
+                ) -> Iterator[dict[str, Any]]:
+        """Check the strategies (in a worker, where their imports are needed anyway), call
+        ``ready``, then run ``todo``, yielding each run's summary as it finishes."""
+        jobs = self._jobs(len(todo))
+        if jobs == 1:
+            check_strategies(config)
+            ready()
+            for rc in todo:
+                yield execute(rc, str(out_dir), in_worker=False, identity=identity[rc.strategy])
+            return
+        # Workers start from a forkserver that imports numpy before any initializer runs, so BLAS
+        # thread limits must already be in the environment it inherits: one run per core, one thread
+        # per run (oversubscribed OpenBLAS made BO's asks ~10x slower on 2 cores).
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context(self.preload),
+                                 initializer=_limit_threads) as pool:
+            pool.submit(check_strategies, config).result()
+            ready()
+            pending: set[Future] = {pool.submit(execute, rc, str(out_dir), True, identity[rc.strategy])
+                                    for rc in todo}
+            try:
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        yield fut.result()
+            except BaseException:
+                for fut in pending:
+                    fut.cancel()
+                raise
