@@ -91,6 +91,20 @@ def test_a_worker_killed_mid_run_is_retried_once_with_no_partial_or_duplicate_ru
     pd.testing.assert_frame_equal(_sorted(got.trajectories), _sorted(ref.trajectories))
 
 
+def test_a_task_lost_for_good_is_not_stored_and_the_resume_reruns_it(cluster, tmp_path):
+    from nasarena.bench.ray_executor import RayExecutor
+
+    marker = tmp_path / "killed-once"
+    config = study([KILLER], seeds=range(3), n_workers=1, **{KILLER: {"marker": str(marker)}})
+    summary = run_study(config, tmp_path / "s", progress=False, executor=RayExecutor(max_retries=0))
+    assert marker.exists() and len(summary.failed) == 1 and summary.completed == 3
+    lost = summary.failed[0]
+    assert f"{lost}.parquet" not in _files(tmp_path / "s") and len(_files(tmp_path / "s")) == 2
+    again = run_study(config, tmp_path / "s", progress=False, executor=make_executor("ray"))
+    assert again.skipped == 2 and again.completed == 1 and not again.failed
+    assert _files(tmp_path / "s") == sorted(f"{rc.run_id}.parquet" for rc in config.runs())
+
+
 def test_requests_the_cluster_cannot_meet_are_refused_before_any_run(cluster, tmp_path):
     config = study([f"{FAKES}:Sampler"], seeds=range(1))
     with pytest.raises(ConfigError, match="--gpus-per-run 0.25 asks for more GPUs"):
