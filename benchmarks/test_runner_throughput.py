@@ -29,7 +29,8 @@ MAX_EVALS = 12_000    # below the 15,625 architectures, so no-repeat strategies 
 
 
 def _strategies() -> list[str]:
-    names = [n for n in STRATEGIES.names() if "<" not in n and n != "random"]
+    names = [n for n in STRATEGIES.names() if "<" not in n and n != "random"
+             and "shared" not in getattr(STRATEGIES.resolve(n), "requires", ())]  # one-shot: supernet only
     return [f"{RATIO}:Replay", "random", *names]
 
 

@@ -173,3 +173,14 @@ def test_cli_runs_darts_on_the_generated_dataset(tmp_path: Path) -> None:
     t = study.trajectories
     assert list(t[S.KIND]) == ["shared", "fresh"] * EPOCHS
     assert t[S.INC_FINAL].notna().iloc[-1]
+
+
+def test_second_order_darts_runs_and_is_recorded(oracle: SupernetOracle) -> None:
+    result = _run("darts", oracle, order=2)
+    t = result.trajectory
+    assert t[t[S.KIND] == "shared"][S.FIDELITY].str.contains("method=darts2").all()
+    assert result.meta["strategy_config"]["order"] == 2
+    from nasarena.strategies.oneshot.darts import DARTS
+
+    with pytest.raises(ConfigError, match="order must be 1"):
+        DARTS(oracle.space, np.random.default_rng(0), oracle.fidelities, order=3)

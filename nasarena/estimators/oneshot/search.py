@@ -12,6 +12,7 @@ batch of each half; per step, by method:
 method     weight step (first half)                             architecture step (second half)
 =========  ===================================================  ==========================================
 darts      all ops, softmax(alphas) (first-order DARTS)         all ops, softmax(alphas), Adam step
+darts2     the same                                             the same, through one unrolled SGD step
 gdas       one Gumbel-sampled op per edge, tau annealed         the same straight-through sample, Adam step
 rsps       one uniformly random architecture                    none
 setn       one architecture sampled from softmax(alphas)        all ops, softmax(alphas), Adam step
@@ -149,7 +150,7 @@ class SupernetSearch:
             for group in self.w_opt.param_groups:
                 group["lr"] = lr
             x, y = self._batch(idx_w)
-            if method == "darts":
+            if method in ("darts", "darts2"):
                 mode: Any = Joint(F.softmax(self.alphas.detach(), dim=-1))
             elif method == "gdas":
                 mode = gumbel_hard(self.alphas.detach(), tau, self.gen)
@@ -167,12 +168,11 @@ class SupernetSearch:
             w_loss += loss.detach() * len(y)
             w_correct += (logits.detach().argmax(1) == y).sum()
             seen += len(y)
-            if method in ("darts", "gdas", "setn"):
-                j = (i * b) % max(1, len(perm_a) - 1)
-                idx_a = perm_a[j : j + b]
-                if len(idx_a) < 2:
-                    idx_a = perm_a[:b]
-                xa, ya = self._batch(idx_a)
+            if method == "darts2":
+                xa, ya = self._arch_batch(perm_a, i)
+                a_loss += self.second_order_step(x, y, xa, ya) * len(ya)
+            elif method in ("darts", "gdas", "setn"):
+                xa, ya = self._arch_batch(perm_a, i)
                 probs = F.softmax(self.alphas, dim=-1)
                 a_mode: Any = gumbel_hard(self.alphas, tau, self.gen) if method == "gdas" else Joint(probs)
                 self.a_opt.zero_grad(set_to_none=True)
@@ -196,6 +196,73 @@ class SupernetSearch:
             "tau": tau,
             "lr": self._lr(),
         }
+
+    def _arch_batch(self, perm_a: torch.Tensor, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step ``i``'s batch of the architecture half (cycling when that half is shorter)."""
+        b = self.batch
+        j = (i * b) % max(1, len(perm_a) - 1)
+        idx_a = perm_a[j : j + b]
+        return self._batch(idx_a if len(idx_a) >= 2 else perm_a[:b])
+
+    def second_order_gradient(
+        self, x: torch.Tensor, y: torch.Tensor, xa: torch.Tensor, ya: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Second-order DARTS's gradient of the architecture loss, and that loss (Liu et al., eq. 7-8).
+
+        The weights are unrolled by one step of the weight optimiser (lr, momentum buffer, weight
+        decay) on the batch ``(x, y)``: w' = w - lr (m + grad L_train(w) + wd w). Then
+        grad_alpha L_arch(w', alpha) - lr * (grad_alpha L_train(w+, alpha) - grad_alpha L_train(w-,
+        alpha)) / (2 eps), with w+- = w +- eps * grad_w' L_arch(w', alpha) and eps = 0.01 / its norm
+        (the finite-difference Hessian-vector product). With lr = 0 it is the first-order gradient.
+        """
+        from torch.func import functional_call
+
+        net = self.net
+        named = list(net.named_parameters())
+        params = [p for _, p in named]
+        group = self.w_opt.param_groups[0]
+        lr, wd, mom = float(group["lr"]), float(group["weight_decay"]), float(group["momentum"])
+        train_loss = F.cross_entropy(net(x, Joint(F.softmax(self.alphas.detach(), dim=-1))), y)
+        grads = torch.autograd.grad(train_loss, params)
+        with torch.no_grad():
+            unrolled = []
+            for p, g in zip(params, grads, strict=True):
+                buf = self.w_opt.state.get(p, {}).get("momentum_buffer")
+                m = buf * mom if buf is not None else torch.zeros_like(p)
+                unrolled.append((p - lr * (m + g + wd * p)).requires_grad_(True))
+        logits = functional_call(
+            net,
+            {n: u for (n, _), u in zip(named, unrolled, strict=True)},
+            (xa, Joint(F.softmax(self.alphas, dim=-1))),
+        )
+        arch_loss = F.cross_entropy(logits, ya)
+        d_alpha, *vector = torch.autograd.grad(arch_loss, [self.alphas, *unrolled])
+        eps = 0.01 / torch.cat([v.reshape(-1) for v in vector]).norm().clamp_min(1e-12)
+
+        def alpha_grad(shift: float) -> torch.Tensor:
+            with torch.no_grad():
+                for p, v in zip(params, vector, strict=True):
+                    p.add_(v, alpha=float(shift * eps))
+            loss = F.cross_entropy(net(x, Joint(F.softmax(self.alphas, dim=-1))), y)
+            return torch.autograd.grad(loss, self.alphas)[0]
+
+        plus = alpha_grad(1.0)  # at w + eps v
+        minus = alpha_grad(-2.0)  # at w - eps v
+        with torch.no_grad():
+            for p, v in zip(params, vector, strict=True):
+                p.add_(v, alpha=float(eps))  # back to w
+        return d_alpha - lr * (plus - minus) / (2 * eps), arch_loss.detach()
+
+    def second_order_step(
+        self, x: torch.Tensor, y: torch.Tensor, xa: torch.Tensor, ya: torch.Tensor
+    ) -> torch.Tensor:
+        """One Adam step of the architecture logits along :meth:`second_order_gradient`."""
+        grad, loss = self.second_order_gradient(x, y, xa, ya)
+        self.a_opt.zero_grad(set_to_none=True)
+        self.alphas.grad = grad
+        self.a_opt.step()
+        self.net.zero_grad(set_to_none=True)
+        return loss
 
     @torch.no_grad()
     def score(self, arch: Arch) -> float:

@@ -15,7 +15,7 @@ from typing import Any
 
 from nasarena.errors import ConfigError
 
-METHODS = ("darts", "gdas", "rsps", "setn", "enas")
+METHODS = ("darts", "darts2", "gdas", "rsps", "setn", "enas")  # darts2: second-order DARTS
 
 
 @dataclass(frozen=True)

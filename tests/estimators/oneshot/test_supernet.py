@@ -103,3 +103,42 @@ def test_extract_covers_every_standalone_tensor() -> None:
 
     for name, tensor in alone.state_dict().items():
         assert torch.equal(tensor, ours[_supernet_name(name, arch)]), name
+
+
+def _search(method: str, **kw: float):
+    from nasarena.estimators.live.data import load_synthetic
+    from nasarena.estimators.live.device_data import DeviceData
+    from nasarena.estimators.oneshot.search import SupernetSearch
+    from nasarena.estimators.oneshot.settings import SearchSettings
+
+    data = DeviceData(load_synthetic(48, 4, 4, resolution=8), 8, torch.device("cpu"))
+    return SupernetSearch(data, SearchSettings(method, batch_size=8, **kw), 2, 4, 1, seed=0, score_images=8)
+
+
+def test_second_order_gradient_is_first_order_at_zero_lr_and_differs_otherwise() -> None:
+    s = _search("darts2")
+    x, y = s._batch(s.w_idx[:8])
+    xa, ya = s._batch(s.a_idx[:8])
+    s.w_opt.param_groups[0]["lr"] = 0.0
+    grad0, _ = s.second_order_gradient(x, y, xa, ya)
+    loss = torch.nn.functional.cross_entropy(s.net(xa, Joint(torch.softmax(s.alphas, -1))), ya)
+    first = torch.autograd.grad(loss, s.alphas)[0]
+    assert torch.allclose(grad0, first, atol=1e-6)
+    before = [p.detach().clone() for p in s.net.parameters()]
+    s.w_opt.param_groups[0]["lr"] = 0.5
+    grad1, _ = s.second_order_gradient(x, y, xa, ya)
+    assert not torch.allclose(grad1, first, atol=1e-6)
+    for p, q in zip(s.net.parameters(), before, strict=True):  # the weights are restored afterwards
+        assert torch.allclose(p, q, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["darts", "darts2", "gdas", "rsps", "setn"])
+def test_an_epoch_moves_what_the_method_trains(method: str) -> None:
+    s = _search(method)
+    a0 = s.alphas.detach().clone()
+    w0 = s.net.classifier.weight.detach().clone()
+    stats = s.train_epoch()
+    assert stats["epoch"] == 1 and stats["w_loss"] > 0
+    assert not torch.equal(s.net.classifier.weight, w0)
+    moved = not torch.equal(s.alphas.detach(), a0)
+    assert moved == (method != "rsps")  # RSPS has no architecture parameters to train
