@@ -56,8 +56,8 @@ KNOWN_SOURCES: dict[str, tuple[str, str]] = {
 TRUST_HINT = ("official NAS-Bench-201 / NATS-Bench files are Python pickles, and loading a pickle runs "
               "any code it contains. Pass --trust (trust=True) only for a file you downloaded from the "
               "benchmark authors' links; nasarena then reads it once and writes a pickle-free cache")
-#: Free memory the streaming import asks for: its measured peak growth is 0.11-0.13 GB at 143 MiB
-#: and 552 MiB files (benchmarks/official_import_memory.py); 1 GiB leaves room for the largest record.
+#: Free memory the streaming import asks for: its measured peak growth is 0.12 GB at 143 MiB and at
+#: 552 MiB files (benchmarks/official_import_memory.py); 1 GiB leaves room for the largest record.
 STREAM_MEMORY = 1 << 30
 #: In-memory import (``in_memory=True``, the official API's way): 6.25x the file measured on files
 #: built with the official classes (3.75x reported for another full-size one); the larger is asked.
