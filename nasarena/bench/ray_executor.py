@@ -22,6 +22,8 @@ See ``docs/ray.md``.
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import logging
 import socket
 import sys
@@ -82,6 +84,17 @@ def _task(config: RunConfig, identity: dict[str, Any]) -> Any:
     return result
 
 
+@contextlib.contextmanager
+def _own_print() -> Iterator[None]:
+    """Give the caller back its ``print``: Ray's driver replaces ``builtins.print`` (tqdm_ray's
+    ``safe_print``, when it first relays worker output) and never restores it."""
+    saved = builtins.print
+    try:
+        yield
+    finally:
+        builtins.print = saved
+
+
 @dataclass
 class RayExecutor:
     """Runs each run as a Ray task with ``cpus_per_run`` CPUs and ``gpus_per_run`` GPUs (fractions
@@ -125,6 +138,12 @@ class RayExecutor:
         """Check the strategies here, call ``ready``, submit every run and write each result as it
         comes back (see the module doc)."""
         ray = import_ray()
+        with _own_print():
+            yield from self._run_all(ray, config, todo, out_dir, identity, ready)
+
+    def _run_all(self, ray: Any, config: StudyConfig, todo: list[RunConfig], out_dir: Path,
+                 identity: dict[str, dict[str, Any]], ready: Callable[[], None]
+                 ) -> Iterator[dict[str, Any]]:
         started = not ray.is_initialized()
         if started:
             try:

@@ -8,6 +8,7 @@ outside CI a missing Ray skips these tests.
 
 from __future__ import annotations
 
+import builtins
 import os
 import sys
 from pathlib import Path
@@ -44,9 +45,11 @@ def cluster():
     env = {"PYTHONPATH": os.pathsep.join(p for p in (str(HERE.parents[1]), os.environ.get("PYTHONPATH"))
                                          if p),
            "OMP_NUM_THREADS": "1"}
+    saved = builtins.print  # Ray's driver patches print and never restores it (the executor does)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env})
     yield ray
     ray.shutdown()
+    builtins.print = saved
 
 
 def study(strategies, seeds=range(3), max_evals=15, n_workers=2, **kwargs) -> StudyConfig:
@@ -79,7 +82,9 @@ def test_ray_gives_the_process_pools_results(cluster, tmp_path):
 def test_a_worker_killed_mid_run_is_retried_once_with_no_partial_or_duplicate_run(cluster, tmp_path):
     marker = tmp_path / "killed-once"
     config = study([KILLER], seeds=range(4), n_workers=1, **{KILLER: {"marker": str(marker)}})
+    before = builtins.print
     summary = run_study(config, tmp_path / "ray", progress=False, executor=make_executor("ray"))
+    assert builtins.print is before  # Ray's driver patches print when it reports the dead worker
     assert marker.exists(), "no worker was killed: the test tests nothing"
     assert summary.completed == 4 and not summary.failed
     files = _files(tmp_path / "ray")
