@@ -52,13 +52,37 @@ from nasarena.spaces.nb201 import NB201Space
 WORK_NAME = "supernet"
 
 
-class SupernetOracle(Oracle):
+class NB201TableFinal(Oracle):
+    """An oracle whose final metric is NB201's 200-epoch test accuracy on ``table`` (shipped data).
+
+    Shared by the one-shot oracles: what they score is their own, what results are reported in is
+    the table's, so one-shot and proxy searches are comparable with every table-based study.
+    """
+
+    final_metric_name: ClassVar[str] = "test_acc_200ep_seed_mean"
+
+    def _use_table(self, table: str) -> None:
+        from nasarena.estimators.nb201_lite import NB201LiteOracle
+
+        self._table = NB201LiteOracle(table, test_accuracy=True)
+        self.table = self._table.dataset
+        self.best_final = self._table.best_final
+
+    def final_metric(self, arch: Arch) -> float:
+        """NB201's 200-epoch test accuracy (seed mean) on ``table``: harness only."""
+        return self._table.final_metric(arch)
+
+    def params(self, arch: Arch) -> float:
+        """Params (millions) of the full-size NB201 network on ``table``."""
+        return self._table.params(arch)
+
+
+class SupernetOracle(NB201TableFinal):
     """NB201 supernet as shared work, scores of architectures on it, NB201 test accuracy as final."""
 
     name: ClassVar[str] = "supernet"
     datasets: ClassVar[tuple[str, ...]] = ("synthetic", "cifar10", "cifar100")
     metric: ClassVar[str] = "supernet_acc"
-    final_metric_name: ClassVar[str] = "test_acc_200ep_seed_mean"
     offers: ClassVar[frozenset[str]] = frozenset({MULTI_FIDELITY, SHARED})
 
     def __init__(
@@ -82,8 +106,6 @@ class SupernetOracle(Oracle):
         synthetic_resolution: int = 16,
         synthetic_seed: int = 0,
     ) -> None:
-        from nasarena.estimators.nb201_lite import NB201LiteOracle
-
         self.dataset = canonical_name(dataset)
         self.space = NB201Space()
         self.epochs = num(epochs, int, "epochs")
@@ -101,9 +123,7 @@ class SupernetOracle(Oracle):
         self.affine = bool(flag(affine, "affine"))
         self.track = bool(flag(track_running_stats, "track_running_stats"))
         self.score_images = num(score_images, int, "score_images")
-        self._table = NB201LiteOracle(table, test_accuracy=True)
-        self.table = self._table.dataset
-        self.best_final = self._table.best_final
+        self._use_table(table)
         self._synthetic = {
             "n_train": num(synthetic_train, int, "synthetic_train"),
             "n_valid": num(synthetic_valid, int, "synthetic_valid"),
@@ -228,13 +248,7 @@ class SupernetOracle(Oracle):
 
         return params_and_flops_for(arch, self.table)
 
-    def final_metric(self, arch: Arch) -> float:
-        """NB201's 200-epoch test accuracy (seed mean) on ``table``: harness only."""
-        return self._table.final_metric(arch)
 
-    def params(self, arch: Arch) -> float:
-        """Params (millions) of the full-size NB201 network of ``arch`` on ``table``."""
-        return self._table.params(arch)
 
     def describe(self) -> dict[str, Any]:
         """What the supernet trains on and what is reported, in words."""
@@ -264,4 +278,4 @@ class SupernetOracle(Oracle):
         }
 
 
-__all__ = ["WORK_NAME", "SupernetOracle"]
+__all__ = ["WORK_NAME", "NB201TableFinal", "SupernetOracle"]

@@ -54,6 +54,9 @@ BUILDERS: dict[str, Callable[[pytest.FixtureRequest, Path], list[tuple[str, Orac
     "supernet": lambda r, t: [("supernet", make_oracle(
         "supernet", dataset="synthetic", epochs=2, channels=4, cells=1, synthetic_train=32, synthetic_valid=4,
         synthetic_test=4, score_images=16, num_threads=1), {"n_archs": 3, "exact_costs": False})],
+    "zero-cost": lambda r, t: [(f"zero-cost+{p}", make_oracle("zero-cost", proxy=p, channels=4, cells=1,
+                                                             batch_size=8, num_threads=1),
+                                {"n_archs": 3, "exact_costs": False}) for p in ("synflow", "naswot")],
     "nb201": lambda r, t: [
         ("nb201", make_oracle("nb201", dataset="cifar100", path=str(r.getfixturevalue("nb201_cache")),
                               epochs=(12, 200)), {}),
