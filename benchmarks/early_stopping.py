@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--domhan-mode", default="fast", help="fast or mcmc")
     p.add_argument("--domhan-samples", type=int, default=300, help="MCMC steps (mode mcmc)")
     p.add_argument("--delta", type=float, default=0.05)
+    p.add_argument("--min-epochs", type=int, default=3, help="no decision before this many epochs")
     p.add_argument("--tell", default=None, help="predicted / partial / stopped (default: by rule)")
     p.add_argument("--margin", type=float, default=1.0, help="TOST margin in percentage points")
     p.add_argument("--jobs", type=int, default=1)
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     kwargs: dict[str, dict] = {}
     for v in variants[1:]:
         kw: dict = {"delta": args.delta} if not v.startswith("es-median") else {}
+        kw["min_epochs"] = args.min_epochs
         if v.startswith("es-domhan"):
             kw.update(mode=args.domhan_mode)
             if args.domhan_mode == "mcmc":
