@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--space", default="nb201")
     p.add_argument("--n-children", type=int, default=12)
     p.add_argument("--epochs", type=int, default=4)
-    p.add_argument("--size", default="channels=8,cells=1", help="size knobs, e.g. width_mult=0.25")
+    p.add_argument("--size", default=None, help="size knobs, e.g. width_mult=0.25 (default: the space's "
+                   "CPU size, NB201 channels=8,cells=1)")
     p.add_argument("--kinds", default=",".join(KINDS), help=f"child change kinds among {KINDS}")
     p.add_argument("--dataset", default="synthetic")
     p.add_argument("--data-dir", default=None)
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     space = make_space(args.space)
-    size = dict(Fidelity.parse(args.size).size)
+    size = dict(Fidelity.parse(args.size).size) if args.size else dict(getattr(space, "cpu_size", {}))
     full, short = Fidelity(epochs=args.epochs, size=size), Fidelity(epochs=1, size=size)
     kinds = tuple(k.strip() for k in args.kinds.split(","))
     cache_dir = tempfile.mkdtemp(prefix="nasarena-inheritance-")
