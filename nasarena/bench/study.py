@@ -44,6 +44,7 @@ from nasarena.bench.config import RunConfig, StudyConfig
 from nasarena.bench.folder import merge_study, prepare_out_dir, remove_if_unused, study_lock
 from nasarena.bench.identity import is_path_spec, stale_reason, strategy_fingerprint, strategy_label
 from nasarena.bench.runner import run
+from nasarena.bench.worker_watch import start_watch
 from nasarena.errors import ConfigError, NasarenaError
 from nasarena.registry import STRATEGIES, make_oracle
 from nasarena.results.store import clean_stale_temps, move_aside, run_path, scan_runs, write_run
@@ -82,6 +83,12 @@ def _limit_threads() -> None:
     torch = sys.modules.get("torch")
     if torch is not None and torch.get_num_threads() != 1:
         torch.set_num_threads(1)
+
+
+def _init_worker(study_pid: int) -> None:
+    """Pool initializer: single-threaded BLAS, and exit when the study process is gone."""
+    _limit_threads()
+    start_watch(study_pid)
 
 
 def compute(config: RunConfig, identity: dict[str, Any] | None = None) -> Any:
@@ -404,7 +411,7 @@ class ProcessExecutor:
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ.setdefault(var, "1")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context(self.preload),
-                                 initializer=_limit_threads) as pool:
+                                 initializer=_init_worker, initargs=(os.getpid(),)) as pool:
             pool.submit(check_strategies, config).result()
             ready()
             pending: set[Future] = {pool.submit(execute, rc, str(out_dir), True, identity[rc.strategy])

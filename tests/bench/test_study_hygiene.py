@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 
 from nasarena.bench.config import Budget, StudyConfig
@@ -162,10 +163,14 @@ def test_kill_9_of_the_nasarena_process_then_rerun_is_exact(tmp_path):
         assert proc.poll() is None, proc.stderr.read().decode()
         assert time.monotonic() < deadline, "no run finished within 120 s"
         time.sleep(0.01)
+    helpers = psutil.Process(proc.pid).children(recursive=True)  # forkserver, pool workers, tracker
+    assert helpers, "the study should run a process pool"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     proc.stderr.close()
     assert len(finished_run_ids(out)) < 6, "the kill must interrupt the study"
+    _, left = psutil.wait_procs(helpers, timeout=30)
+    assert not left, f"processes of the killed study still run: {[p.cmdline()[:3] for p in left]}"
     again = subprocess.run(argv, cwd=REPO, env={**env, "NASARENA_TEST_DELAY": "0"}, capture_output=True,
                            text=True, timeout=300)
     assert again.returncode == 0, again.stderr
