@@ -55,3 +55,11 @@ def test_warm_start_is_refused_by_an_oracle_without_it_and_validated(cls, kwargs
         check_capabilities(strategy.name, strategy.requires, NB201LiteOracle("cifar10"))
     with pytest.raises(ConfigError, match="warm_start"):
         cls(SPACE, np.random.default_rng(0), **kwargs, warm_start="yes")
+
+
+@pytest.mark.parametrize(("cls", "kwargs"), CASES)
+def test_warm_start_on_passes_the_conformance_suite(cls, kwargs) -> None:
+    from nasarena.strategies.conformance import TinySpace, check_strategy
+
+    kw = {**kwargs, "population_size": 4, "sample_size": 2} if kwargs else {}
+    check_strategy(cls, TinySpace(), **kw, warm_start=True)
