@@ -58,7 +58,9 @@ def test_continue_and_warm_start_work_on_a_macro_space(tmp_path: Path) -> None:
     low = o.evaluate(arch, LOW, np.random.default_rng(0))
     high = o.evaluate(arch, HIGH, np.random.default_rng(0), start=low.handle)
     assert (high.score, high.curve) == (straight.score, straight.curve)  # bit for bit on a CPU
-    assert high.extras["resumed"] == 1.0 and high.cost < straight.cost
+    # resumed from the low rung's checkpoint, so only its extra epochs were trained (and charged);
+    # the seconds themselves are not compared: on a loaded machine they are noise
+    assert high.extras["resumed"] == 1.0 and high.extras["continued_from_epochs"] == LOW.epochs
     warm = o.evaluate(other, LOW, np.random.default_rng(0), inherit=high.handle)
     assert 0 < warm.extras["inherited_tensors"] < warm.extras["model_tensors"]  # the stem, the first conv
 
