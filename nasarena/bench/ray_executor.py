@@ -26,7 +26,6 @@ import builtins
 import contextlib
 import logging
 import socket
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,12 +75,9 @@ def _task(config: RunConfig, identity: dict[str, Any]) -> Any:
         raise CodeMismatch(f"Ray worker on {socket.gethostname()} cannot run strategy {config.strategy!r} "
                            f"as the driver would ({why}); install the same nasarena and strategy files "
                            f"on every node")
-    torch = sys.modules.get("torch")
-    result = compute(config, identity)
-    torch = torch or sys.modules.get("torch")
-    if torch is not None:  # Ray sets OMP_NUM_THREADS to the task's CPUs; a torch imported late keeps it
-        torch.set_num_threads(max(1, torch.get_num_threads()))
-    return result
+    # threads: Ray sets OMP_NUM_THREADS to the task's CPUs (--cpus-per-run) in its workers, which
+    # torch and BLAS read when they load, so nothing is set here
+    return compute(config, identity)
 
 
 @contextlib.contextmanager
