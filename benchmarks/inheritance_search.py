@@ -2,13 +2,14 @@
 
 Runs each strategy of ``--strategies`` (default: regularized evolution with ``warm_start`` off and
 on, and ``nash``) through the runner on live NB201 (generated dataset, one small CPU fidelity, a
-shared cache per run) with ``--budget`` seconds of measured training, and prints per run the number
+cache per run) with ``--budget-evals`` evaluations (or ``--budget`` seconds of measured training),
+and prints per run the number
 of evaluations, how many were warm starts, the incumbent's validation accuracy (what the search
 saw: for a warm start that includes its ancestors' training) and the incumbent's *final* metric:
 test accuracy of the architecture trained from scratch at the final fidelity, i.e. whether
 inheritance found a better architecture, not just a better-trained network.
 
-    python benchmarks/inheritance_search.py --seeds 0,1 --budget 120
+    python benchmarks/inheritance_search.py --seeds 0,1 --budget-evals 24
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--strategies", default=",".join(ARMS), help=f"among {', '.join(ARMS)}")
     p.add_argument("--seeds", default="0")
-    p.add_argument("--budget", type=float, default=120.0, help="seconds of measured training per run")
+    p.add_argument("--budget", type=float, default=None, help="seconds of measured training per run")
+    p.add_argument("--budget-evals", type=int, default=24,
+                   help="evaluations per run (the default budget: measured seconds depend on the machine's "
+                   "load, which changes between runs on a shared machine)")
     p.add_argument("--fidelity", default="epochs=2,channels=8,cells=1")
     p.add_argument("--train", type=int, default=2000)
     p.add_argument("--eval", type=int, default=500)
@@ -40,8 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(s) for s in args.seeds.split(",")]
     base = tempfile.mkdtemp(prefix="nasarena-inheritance-search-")
     print(f"live nb201, {args.fidelity}, {args.train}/{args.eval}/{args.eval} images, budget "
-          f"{args.budget:.0f} s of training per run; final metric = test accuracy trained from scratch "
-          f"at that fidelity, seed 0")
+          f"{args.budget} s / {args.budget_evals} evaluations per run; final metric = test accuracy "
+          f"trained from scratch at that fidelity, seed 0")
+    budget = Budget(max_time=args.budget, max_evals=args.budget_evals)
     results: dict[str, list[tuple[float, float]]] = {}
     for arm in args.strategies.split(","):
         strategy, kwargs = ARMS[arm]
@@ -52,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                              "best_final": 100.0}
             t0 = time.perf_counter()
             res = run(RunConfig(strategy=strategy, strategy_kwargs=kwargs, oracle="live",
-                                oracle_kwargs=oracle_kwargs, seed=seed, budget=Budget(max_time=args.budget),
+                                oracle_kwargs=oracle_kwargs, seed=seed, budget=budget,
                                 n_workers=1))
             if not res.ok:
                 print(f"{arm} seed {seed}: failed: {res.error}")
