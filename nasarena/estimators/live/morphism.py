@@ -28,6 +28,7 @@ child started with the parent's function.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -209,7 +210,29 @@ def inherit(model: nn.Module, weights: Mapping[str, torch.Tensor], *, space: Sea
     elif is_macro(space):
         morphed += [n for n in _macro_inputs(model, weights, space, parent_arch, arch) if n not in morphed]
     remapped = set(morphed)  # a tensor first copied by name, then set by a rule, counts once
-    return Transfer(tuple(n for n in copied if n not in remapped), tuple(morphed), found)
+    copied = [n for n in copied if n not in remapped]
+    fresh = _unexplained_fresh(model, space, parent_arch, arch, {*copied, *remapped})
+    if fresh:  # e.g. the parent was trained at other channels or cells: its function is not kept
+        found += (Change("weights", f"{len(fresh)} tensors not from the parent (e.g. {fresh[0]})",
+                         "fresh initialisation", LAMARCKIAN),)
+    return Transfer(tuple(copied), tuple(morphed), found)
+
+
+def _unexplained_fresh(model: nn.Module, space: SearchSpace, parent_arch: Arch, arch: Arch,
+                       taken: set[str]) -> list[str]:
+    """Tensors of ``model`` neither taken from the parent nor inside a changed edge/layer (whose rule
+    accounts for them): their presence means the child does not start with the parent's function."""
+    if isinstance(space, NB201Space):
+        edges = [k for k, (a, b) in enumerate(zip(space.validate(parent_arch), space.validate(arch),
+                                                  strict=True)) if a != b]
+        inside = re.compile(r"cells\.\d+\.edges\.(" + "|".join(map(str, edges)) + r")\.") if edges else None
+    elif is_macro(space):
+        p_layers, c_layers = space.effective(parent_arch), space.effective(arch)
+        layers = [i for i, (a, b) in enumerate(zip(p_layers, c_layers, strict=False)) if a != b]
+        inside = re.compile(r"layers\.(" + "|".join(map(str, layers)) + r")\.") if layers else None
+    else:  # no catalogue: any architecture change is Lamarckian already; this catches a size change
+        inside = None
+    return [n for n in model.state_dict() if n not in taken and not (inside and inside.match(n))]
 
 
 def function_gap(parent: nn.Module, child: nn.Module, x: torch.Tensor, train: bool = False) -> float:

@@ -191,3 +191,13 @@ def test_macro_added_inputs(space_name, parent, child, kind) -> None:
         assert max(gaps) < TOL, gaps
     else:
         assert max(gaps) > TOL
+
+
+def test_a_parent_of_another_size_is_not_called_exact() -> None:
+    parent = _trained_like(PARENT)  # channels=4
+    child_arch = _with(PARENT, 3, CONV3)  # an exact change, but at 8 channels nothing else fits
+    child = build_network(child_arch, num_classes=10, channels=8, cells=1,
+                          generator=torch.Generator().manual_seed(99))
+    transfer = inherit(child, parent.state_dict(), space=SPACE, arch=child_arch, parent_arch=PARENT)
+    assert transfer.kind == LAMARCKIAN
+    assert transfer.changes[-1].where == "weights"
