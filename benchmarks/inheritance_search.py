@@ -48,9 +48,9 @@ def main(argv: list[str] | None = None) -> int:
           f"trained from scratch at that fidelity, seed 0")
     budget = Budget(max_time=args.budget, max_evals=args.budget_evals)
     results: dict[str, list[tuple[float, float]]] = {}
-    for arm in args.strategies.split(","):
-        strategy, kwargs = ARMS[arm]
-        for seed in seeds:
+    for seed in seeds:  # seed-major: a run cut short still compares every arm on the seeds done
+        for arm in args.strategies.split(","):
+            strategy, kwargs = ARMS[arm]
             oracle_kwargs = {"dataset": "synthetic", "fidelities": args.fidelity, "num_threads": 1,
                              "synthetic_train": args.train, "synthetic_valid": args.eval,
                              "synthetic_test": args.eval, "cache_dir": f"{base}/{arm}-{seed}",
