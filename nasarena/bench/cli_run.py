@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import importlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -298,7 +299,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _datasets() -> list[str]:
+def _oracle_lines(describe: Callable[[type], str]) -> list[str]:
+    """One line per registered oracle, ``"name: " + describe(cls)``; an oracle whose module cannot
+    be imported (a missing optional package) is listed as not available instead of failing."""
     lines = []
     for name in ORACLES.names():
         try:
@@ -306,39 +309,35 @@ def _datasets() -> list[str]:
         except (ModuleNotFoundError, ImportError, UnknownNameError) as exc:
             lines.append(f"{name}: (not available: {exc})")
             continue
-        ds = getattr(cls, "datasets", ())
-        aliases = getattr(cls, "dataset_aliases", None) or {}
-        also = f" (aliases: {', '.join(f'{a} = {c}' for a, c in aliases.items())})" if aliases else ""
-        lines.append(f"{name}: {', '.join(ds) if ds else '(any: given by its arguments)'}{also}")
+        lines.append(f"{name}: {describe(cls)}")
     return lines
 
 
-def _oracles() -> list[str]:
-    """One line per oracle: what it needs to run, its datasets and its fidelities (``Oracle.needs`` /
+def _datasets_of(cls: type) -> str:
+    ds = getattr(cls, "datasets", ())
+    aliases = getattr(cls, "dataset_aliases", None) or {}
+    also = f" (aliases: {', '.join(f'{a} = {c}' for a, c in aliases.items())})" if aliases else ""
+    return f"{', '.join(ds) if ds else '(any: given by its arguments)'}{also}"
+
+
+def _needs_of(cls: type) -> str:
+    """What the oracle needs to run, its datasets and its fidelities (``Oracle.needs`` /
     ``Oracle.fidelity_help`` where the class states them, else the first line of its docstring)."""
-    lines = []
-    for name in ORACLES.names():
-        try:
-            cls = ORACLES.resolve(name)
-        except (ModuleNotFoundError, ImportError, UnknownNameError) as exc:
-            lines.append(f"{name}: (not available: {exc})")
-            continue
-        doc = (cls.__doc__ or "").strip().splitlines()
-        ds = getattr(cls, "datasets", ())
-        parts = [getattr(cls, "needs", None) or (doc[0].rstrip(".") if doc else ""),
-                 f"datasets: {', '.join(ds) if ds else 'given by its arguments'}"]
-        if getattr(cls, "fidelity_help", None):
-            parts.append(f"fidelities: {cls.fidelity_help}")
-        lines.append(f"{name}: {'; '.join(p for p in parts if p)}")
-    return lines
+    doc = (cls.__doc__ or "").strip().splitlines()
+    ds = getattr(cls, "datasets", ())
+    parts = [getattr(cls, "needs", None) or (doc[0].rstrip(".") if doc else ""),
+             f"datasets: {', '.join(ds) if ds else 'given by its arguments'}"]
+    if getattr(cls, "fidelity_help", None):
+        parts.append(f"fidelities: {cls.fidelity_help}")
+    return "; ".join(p for p in parts if p)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     """``nasarena list``."""
     if args.what == "datasets":
-        lines = _datasets()
+        lines = _oracle_lines(_datasets_of)
     elif args.what == "oracles":
-        lines = _oracles()
+        lines = _oracle_lines(_needs_of)
     else:
         lines = {"strategies": STRATEGIES, "oracles": ORACLES, "spaces": SPACES}[args.what].names()
     print("\n".join(lines))
