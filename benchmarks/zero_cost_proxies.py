@@ -6,8 +6,8 @@ Over a stated sample of NB201 architectures (uniform, ``--sample`` of them, fixe
 mean, shipped table) on cifar10, cifar100 and ImageNet16-120: Spearman rho and Kendall tau-b, with
 ``params`` and ``flops`` as the baselines measured in the same run, plus the mean seconds per
 evaluation. ``synflow``, ``params`` and ``flops`` use no data, so at C=16 N=5 and 32 px their
-figures are comparable to the paper's; the data-dependent proxies (``snip``, ``grad_norm``,
-``naswot``) use one batch of **generated images, not CIFAR** here, so they are not.
+figures are comparable to the paper's; the data-dependent proxies (``snip``, ``grad_norm``, ``grasp``,
+``fisher``, ``jacob_cov``, ``naswot``) use one batch of **generated images, not CIFAR** here, so they are not.
 
     python benchmarks/zero_cost_proxies.py --sample 200 --channels 16 --cells 5 --resolution 32
 """
@@ -30,7 +30,7 @@ TABLES = ("cifar10-valid", "cifar100", "ImageNet16-120")
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments, score the sample with every proxy, print the correlation table."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--proxies", default="synflow,snip,grad_norm,naswot,params,flops")
+    p.add_argument("--proxies", default="synflow,snip,grad_norm,grasp,fisher,jacob_cov,naswot,params,flops")
     p.add_argument("--sample", type=int, default=200)
     p.add_argument("--channels", type=int, default=16)
     p.add_argument("--cells", type=int, default=5)

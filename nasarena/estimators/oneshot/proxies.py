@@ -11,9 +11,16 @@ returns one float, higher meaning "predicted better":
 * ``grad_norm``: sum over conv/linear weights of the L2 norm of dL/dtheta;
 * ``naswot``: log|det K| with K[i, j] the number of ReLUs on which images i and j agree (both active
   or both inactive), over one batch (Mellor et al.'s binary-code kernel);
+* ``grasp``: -sum of theta * (H g) over conv/linear weights, g = dL/dtheta and H the Hessian of L
+  (Wang et al.'s gradient-signal preservation, as the Abdelfattah et al. code computes it);
+* ``fisher``: sum over conv/linear layer outputs a of 0.5 * mean over the batch of
+  (sum over positions of a * dL/da)^2, per channel (Theis et al.'s Fisher pruning signal);
+* ``jacob_cov``: -sum(log(v + k) + 1 / (v + k)), k = 1e-5, over the eigenvalues v of the correlation
+  matrix of the per-image input Jacobians d(sum of outputs)/dx (Mellor et al.'s first version);
 * ``params`` and ``flops`` are the baselines every proxy must beat (counted analytically elsewhere).
 
-Not implemented: ``grasp``, ``fisher``, ``jacob_cov``.
+Like the paper's code, the data-dependent proxies run the network in training mode (BatchNorm on batch
+statistics) with the cross-entropy averaged over the batch.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from torch import nn
 
 from nasarena.errors import ConfigError
 
-PROXIES = ("synflow", "snip", "grad_norm", "naswot")
+PROXIES = ("synflow", "snip", "grad_norm", "grasp", "fisher", "jacob_cov", "naswot")
 
 
 def _weights(net: nn.Module) -> list[torch.Tensor]:
@@ -68,6 +75,59 @@ def grad_norm(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
         return float(sum(g.norm() for _, g in pairs))
 
 
+def grasp(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """GraSP: -sum of theta * (H g), a Hessian-gradient product by double backpropagation."""
+    net.train()
+    weights = _weights(net)
+    g = [t.detach() for t in torch.autograd.grad(F.cross_entropy(net(x), y), weights, allow_unused=True)]
+    pairs = [(w, gi) for w, gi in zip(weights, g, strict=True) if gi is not None]
+    grads = torch.autograd.grad(F.cross_entropy(net(x), y), [w for w, _ in pairs], create_graph=True)
+    hg = torch.autograd.grad(
+        sum((gf * gi).sum() for gf, (_, gi) in zip(grads, pairs, strict=True)),
+        [w for w, _ in pairs],
+        allow_unused=True,
+    )
+    with torch.no_grad():
+        return float(-sum((w * h).sum() for (w, _), h in zip(pairs, hg, strict=True) if h is not None))
+
+
+def fisher(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Fisher information of each conv/linear output channel, summed (activation times its gradient)."""
+    terms: list[torch.Tensor] = []
+
+    def hook(_m: nn.Module, _inp: object, out: torch.Tensor) -> None:
+        if out.requires_grad:
+            act = out.detach().clone()  # a later in-place op must not change the saved activation
+
+            def on_grad(grad: torch.Tensor) -> None:
+                per_channel = (act * grad).sum(tuple(range(2, act.dim()))) if act.dim() > 2 else act * grad
+                terms.append(0.5 * per_channel.pow(2).mean(0).sum())
+
+            out.register_hook(on_grad)
+
+    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+    try:
+        net.train()
+        net.zero_grad(set_to_none=True)
+        F.cross_entropy(net(x), y).backward()
+    finally:
+        for h in handles:
+            h.remove()
+    return float(sum(terms))
+
+
+def jacob_cov(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Mellor et al. (v1): how uncorrelated the images' input Jacobians are; nan if one is constant."""
+    net.train()
+    x = x.detach().clone().requires_grad_(True)
+    (jac,) = torch.autograd.grad(net(x).sum(), x)
+    corr = torch.corrcoef(jac.reshape(x.shape[0], -1).double())
+    if not bool(torch.isfinite(corr).all()):
+        return float("nan")
+    v = torch.linalg.eigvalsh(corr) + 1e-5
+    return float(-(v.log() + 1 / v).sum())
+
+
 @torch.no_grad()
 def naswot(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Mellor et al.'s score: log|det K| of the batch's ReLU agreement kernel."""
@@ -93,6 +153,9 @@ FUNCTIONS: dict[str, Callable[[nn.Module, torch.Tensor, torch.Tensor], float]] =
     "synflow": synflow,
     "snip": snip,
     "grad_norm": grad_norm,
+    "grasp": grasp,
+    "fisher": fisher,
+    "jacob_cov": jacob_cov,
     "naswot": naswot,
 }
 
@@ -107,4 +170,15 @@ def proxy(name: str) -> Callable[[nn.Module, torch.Tensor, torch.Tensor], float]
         ) from None
 
 
-__all__ = ["FUNCTIONS", "PROXIES", "grad_norm", "naswot", "proxy", "snip", "synflow"]
+__all__ = [
+    "FUNCTIONS",
+    "PROXIES",
+    "fisher",
+    "grad_norm",
+    "grasp",
+    "jacob_cov",
+    "naswot",
+    "proxy",
+    "snip",
+    "synflow",
+]

@@ -2,12 +2,13 @@
 
 ``evaluate(arch)`` builds the NB201 network of ``arch`` at ``channels`` / ``cells`` (default the full
 C=16, N=5), initialises it from a seed drawn from the caller's generator, and returns the proxy
-(:mod:`.proxies`: ``synflow``, ``snip``, ``grad_norm``, ``naswot``; or the baselines ``params`` /
+(:mod:`.proxies`: ``synflow``, ``snip``, ``grad_norm``, ``grasp``, ``fisher``, ``jacob_cov``, ``naswot``;
+or the baselines ``params`` /
 ``flops`` of that network) on one fixed batch of ``dataset``'s training split (``synthetic``:
 generated images, not CIFAR; ``synflow``, ``params`` and ``flops`` use no data at all), with the
 measured seconds as cost. Any strategy can search on it. The final metric is NB201's 200-epoch test
 accuracy on ``table`` (shipped with nasarena). A proxy that is not finite (naswot's kernel can be
-singular) is a failed evaluation.
+singular, jacob_cov's correlation undefined) is a failed evaluation.
 """
 
 from __future__ import annotations
