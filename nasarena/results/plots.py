@@ -68,7 +68,14 @@ def metric_label(name: str | None, values: Sequence[float] | np.ndarray | None =
 def regret_label(final_label: str) -> str:
     """Label of the regret axis: best final metric in the space minus the incumbent's, same unit."""
     unit = "percentage points" if final_label.endswith("%)") else "metric units"
-    return f"regret: best in space − incumbent ({unit})"
+    # name the metric (which split, epochs, seed mean) without its unit: the regret has its own
+    what = final_label
+    for tail in (", %)", ", fraction)"):
+        if what.endswith(tail):
+            what = what[: -len(tail)] + ")"
+    for tail in (" (%)", " (fraction)"):
+        what = what.removesuffix(tail)
+    return f"regret in {what}: best in space − incumbent ({unit})"
 
 
 HIGHLIGHT_COLOURS: tuple[str, str] = ("#1f5fbf", "#d62728")

@@ -38,6 +38,9 @@ def test_metric_labels_name_the_metric_and_unit(name, values, expected):
 def test_regret_label_follows_the_unit():
     assert "percentage points" in P.regret_label("test accuracy (%)")
     assert "metric units" in P.regret_label("val loss")
+    label = P.regret_label("test accuracy (200 epochs, seed mean, %)")  # says which metric it is
+    assert label == ("regret in test accuracy (200 epochs, seed mean): best in space − incumbent "
+                     "(percentage points)")
 
 
 @pytest.fixture(scope="module")
