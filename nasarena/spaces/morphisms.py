@@ -28,16 +28,21 @@ so every output pixel sees the same inputs); approximate ``conv5x5 -> conv3x3`` 
 ``sep5x5 -> sep3x3``. An added extra input is exact where it can contribute 0: in a sum (residual)
 through a 1x1 projection + BN (gamma = beta = 0), in a concat (dense) into a conv or separable conv
 (zero weights for the new channels); a sum input of the same shape (no projection) is approximate,
-a concat into a pool Lamarckian, a removed input approximate. Wider and deeper are not implemented
-(see docs/inheritance.md).
+a concat into a pool Lamarckian, a removed input approximate. Wider (one conv layer's width grown,
+nothing else changed) is exact by Net2Wider (:mod:`nasarena.spaces.wider`) in chain and dense, and in
+residual unless a summand switches between identity and projection (then Lamarckian). Deeper is not
+implemented (see docs/inheritance.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from nasarena.spaces.base import Arch, SearchSpace
 from nasarena.spaces.nb201 import CONV1, CONV3, EDGES, NONE, OPS, POOL, SKIP, NB201Space
+from nasarena.spaces.wider import widened_layer, wider_maps
 
 EXACT, APPROXIMATE, LAMARCKIAN = "exact", "approximate", "lamarckian"
 KINDS = (EXACT, APPROXIMATE, LAMARCKIAN)
@@ -86,6 +91,13 @@ def _macro_changes(space: SearchSpace, parent: Arch, child: Arch) -> list[Change
     p_layers, c_layers = space.effective(parent), space.effective(child)  # what the network builds
     if len(p_layers) != len(c_layers):
         return [Change("depth", str(len(p_layers)), str(len(c_layers)), LAMARCKIAN)]
+    w = widened_layer(p_layers, c_layers)
+    if w is not None:  # Net2Wider: exact where every consumer can be adjusted (nasarena.spaces.wider)
+        from nasarena.spaces.macro.cost import plan
+
+        maps = wider_maps(plan(space, parent), plan(space, child), w, np.random.default_rng(0))
+        return [Change(f"layer {w}", p_layers[w].token(), c_layers[w].token(),
+                       LAMARCKIAN if maps is None else EXACT)]
     out = []
     child_plan = None
     for i, (a, b) in enumerate(zip(p_layers, c_layers, strict=True)):

@@ -11,7 +11,8 @@
    approximate);
 3. applies the space's morphism rules (:mod:`nasarena.spaces.morphisms`) to the changed edges:
    NB201 ``none -> conv`` gets BN gamma = beta = 0 (exact), ``skip -> conv`` an identity (Dirac)
-   kernel and ``pool -> conv`` a uniform 3x3 kernel (both approximate, labelled).
+   kernel and ``pool -> conv`` a uniform 3x3 kernel (both approximate, labelled); a macro layer's
+   larger width gets Net2Wider (:mod:`.wider`: replicated filters, divided outgoing weights; exact).
 
 **BN convention.** Exactness is claimed for both BatchNorm modes: in eval mode a BN uses its running
 statistics, which are copied with the rest of the BN state (a new edge's BN has gamma = beta = 0, so
@@ -33,12 +34,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from nasarena.estimators.live.checkpoints import copy_matching
 from nasarena.spaces.base import Arch, SearchSpace
-from nasarena.spaces.morphisms import APPROXIMATE, EXACT, LAMARCKIAN, Change, added_inputs, changes, is_macro
+from nasarena.spaces.morphisms import (
+    APPROXIMATE,
+    EXACT,
+    LAMARCKIAN,
+    Change,
+    added_inputs,
+    changes,
+    is_macro,
+    kind_of,
+)
 from nasarena.spaces.nb201 import CONV1, CONV3, NONE, POOL, SKIP, NB201Space
 
 
@@ -187,11 +198,14 @@ def _macro_inputs(model: nn.Module, weights: Mapping[str, torch.Tensor], space: 
 
 
 def inherit(model: nn.Module, weights: Mapping[str, torch.Tensor], *, space: SearchSpace | None = None,
-            arch: Arch | None = None, parent_arch: Arch | None = None) -> Transfer:
+            arch: Arch | None = None, parent_arch: Arch | None = None, size: Mapping[str, Any] | None = None,
+            rng: np.random.Generator | None = None) -> Transfer:
     """Initialise the freshly built ``model`` (of ``arch``) from ``weights`` (of ``parent_arch``).
 
     Without ``space``/``arch``/``parent_arch`` only tensors of equal name and shape are copied (the
-    Lamarckian rule). See the module docstring for the rules and what is exact.
+    Lamarckian rule). See the module docstring for the rules and what is exact. ``size`` is the
+    trained size (both networks'; the space's defaults if None) and ``rng`` draws Net2Wider's
+    replicated channels (``default_rng(0)`` if None).
     """
     copied = copy_matching(model, weights)
     if space is None or arch is None or parent_arch is None:
@@ -209,6 +223,12 @@ def inherit(model: nn.Module, weights: Mapping[str, torch.Tensor], *, space: Sea
         morphed += [n for n in _nb201_rules(model, diff) if n not in morphed]
     elif is_macro(space):
         morphed += [n for n in _macro_inputs(model, weights, space, parent_arch, arch) if n not in morphed]
+        wide = _macro_wider(model, weights, space, parent_arch, arch, size, rng)
+        if wide is None:
+            found += (Change("weights", "Net2Wider maps do not fit the parent's tensors", "fresh",
+                             LAMARCKIAN),)
+        else:
+            morphed += [n for n in wide if n not in morphed]
     remapped = set(morphed)  # a tensor first copied by name, then set by a rule, counts once
     copied = [n for n in copied if n not in remapped]
     fresh = _unexplained_fresh(model, space, parent_arch, arch, {*copied, *remapped})
@@ -216,6 +236,28 @@ def inherit(model: nn.Module, weights: Mapping[str, torch.Tensor], *, space: Sea
         found += (Change("weights", f"{len(fresh)} tensors not from the parent (e.g. {fresh[0]})",
                          "fresh initialisation", LAMARCKIAN),)
     return Transfer(tuple(copied), tuple(morphed), found)
+
+
+def _macro_wider(model: nn.Module, weights: Mapping[str, torch.Tensor], space: SearchSpace, parent_arch: Arch,
+                 arch: Arch, size: Mapping[str, Any] | None,
+                 rng: np.random.Generator | None) -> list[str] | None:
+    """Net2Wider (:mod:`.wider`) when the only change is one layer's larger width: the names set, []
+    for other changes (or a classification other than exact), None if the parent does not fit."""
+    from nasarena.spaces.macro.cost import plan
+    from nasarena.spaces.trainable import resolve_size
+    from nasarena.spaces.wider import widened_layer, wider_maps
+
+    from .wider import apply_wider
+
+    w = widened_layer(space.effective(parent_arch), space.effective(arch))
+    if w is None or kind_of(space, parent_arch, arch) != EXACT:
+        return []
+    size = resolve_size(space, dict(size or {}))
+    num_classes, resolution = model.plan.num_classes, model.plan.resolution
+    parent_plan = plan(space, parent_arch, num_classes, resolution, size["width_mult"], size["depth_limit"])
+    child_plan = plan(space, arch, num_classes, resolution, size["width_mult"], size["depth_limit"])
+    maps = wider_maps(parent_plan, child_plan, w, np.random.default_rng(0) if rng is None else rng)
+    return None if maps is None else apply_wider(model, weights, maps, parent_plan)
 
 
 def _unexplained_fresh(model: nn.Module, space: SearchSpace, parent_arch: Arch, arch: Arch,

@@ -255,7 +255,8 @@ def train(arch: Arch, data: DeviceData, spec: TrainSpec, seed: int, recipe: Reci
     with _cpu_threads(device, num_threads), _cudnn_benchmark(cuda):
         init_gen = torch.Generator().manual_seed(int(seeds[0]))
         model = space.build_model(arch, data.num_classes, spec.resolution, size, generator=init_gen)
-        transfer = inherit(model, init, space=space, arch=arch, parent_arch=init_arch) \
+        transfer = inherit(model, init, space=space, arch=arch, parent_arch=init_arch, size=size,
+                           rng=np.random.default_rng(int(seeds[0]))) \
             if init is not None and resume is None else None
         inherited = transfer.names if transfer is not None else ()
         morphism = transfer.summary() if transfer is not None else None
