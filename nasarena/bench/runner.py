@@ -5,6 +5,8 @@ of the ``n_workers`` workers asks the strategy for a proposal; the oracle evalua
 result is fixed by the oracle's generator, drawn in ask order, so it does not depend on wall time)
 and the evaluation is queued to finish at ``start + cost``. The earliest finish is then popped,
 recorded, told to the strategy, and that worker asks again. ``n_workers=1`` is the sequential case.
+A strategy with ``charge_overhead`` set has its reported decision time (``overhead_seconds()``, read
+after each ask) added before its evaluation starts; otherwise the clock charges oracle costs only.
 
 Randomness: ``SeedSequence(seed).spawn(2)`` gives the strategy's generator and the oracle's, so a
 strategy that asks differently never changes which noise seeds the oracle draws for a given order.
@@ -184,6 +186,7 @@ class _Loop(LineageStarts):
         self.finished: dict[int, Finished] = {}
         self.running: set[int] = set()
         self.track = bool(capabilities & _LINEAGE)
+        self.overhead_total = 0.0  # strategy overhead put on the clock (Strategy.charge_overhead)
 
     def describe_arch(self, arch: Any) -> ArchFacts:
         """Validate a proposed architecture once and cache what the trajectory needs about it."""
@@ -226,6 +229,14 @@ class _Loop(LineageStarts):
                             f"costs must be non-negative seconds")
         return cost
 
+    def charge(self, seconds: Any) -> float:
+        """A strategy's reported overhead, checked to be non-negative seconds, added to the total."""
+        if not (isinstance(seconds, float | int) and 0.0 <= seconds < math.inf):
+            raise StrategyError(f"strategy {self.config.strategy!r} reported overhead {seconds!r}; "
+                                f"overhead_seconds() must return non-negative finite seconds")
+        self.overhead_total += seconds
+        return float(seconds)
+
     def loop(self) -> None:
         """Run the event queue until the budget is spent or no worker is busy."""
         budget = self.config.budget
@@ -249,6 +260,9 @@ class _Loop(LineageStarts):
         # than hashing the dataclass. The slot holds a reference, so the identity cannot be reused.
         last_fid_obj: Any = object()
         last_fid: tuple = ()
+        # A strategy's own decision time goes on the clock only when it asks for it (one branch per
+        # evaluation when it does not; see Strategy.charge_overhead).
+        overhead = strategy.overhead_seconds if getattr(strategy, "charge_overhead", False) is True else None
 
         def start(worker: int, now: float) -> None:
             nonlocal seq, started, last_fid_obj, last_fid
@@ -258,6 +272,8 @@ class _Loop(LineageStarts):
                 proposal = ask()
             except SearchExhausted:
                 return  # this worker idles; the run ends when no worker is busy
+            if overhead is not None:
+                now += self.charge(overhead())
             if proposal.work is None and proposal.continues is None and proposal.inherits is None:
                 arch = proposal.arch
                 try:
@@ -400,5 +416,6 @@ def run(config: RunConfig, oracle: Oracle | None = None,
         "status": status, "error": error, "n_evals": len(rows),
         "stop_reason": "failed" if status == FAILED else (loop.stop_reason if loop else "failed"),
         "sim_time": loop.now if loop is not None else 0.0,
+        "overhead_charged_seconds": loop.overhead_total if loop is not None else 0.0,
     }
     return RunResult(config=config, trajectory=trajectory, status=status, error=error, meta=meta)

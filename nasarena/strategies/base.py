@@ -139,6 +139,10 @@ class Strategy:
     name: ClassVar[str] = "abstract"
     requires: frozenset[str] = frozenset()
     uses: frozenset[str] = frozenset()
+    #: Whether the runner puts :meth:`overhead_seconds` on the simulated clock. Off by default: the
+    #: clock charges oracle costs only, so a strategy's wall time (which depends on the machine) never
+    #: changes a trajectory unless a run asks for it (e.g. ``es-*:S`` with ``charge_overhead=true``).
+    charge_overhead: bool = False
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator,
                  fidelities: tuple[Fidelity, ...] = (FULL,)) -> None:
@@ -211,3 +215,13 @@ class Strategy:
     def config(self) -> dict[str, Any]:
         """Hyper-parameters, for the run record (override to list them)."""
         return {}
+
+    def overhead_seconds(self) -> float:
+        """Seconds of the strategy's own decisions since the last call (measured by the strategy).
+
+        Read by the runner after every ``ask`` when :attr:`charge_overhead` is true: the worker's next
+        evaluation then starts that much later on the simulated clock. A strategy that measures its
+        decision time (the early-stopping wrapper's predictor) overrides this and resets its counter
+        on each call; the default charges nothing.
+        """
+        return 0.0

@@ -152,3 +152,17 @@ class TwoFidelityOracle(Oracle):
 
     def final_metric(self, arch) -> float:
         return 40.0 + (self.space.index(arch) % 97) / 10
+
+
+class Overheady(Sampler):
+    """``Sampler`` that reports a fixed fake decision time per ask (``overhead`` seconds) and puts it
+    on the clock when ``charge`` is true: the runner's overhead option without real timing."""
+
+    name = "test-overheady"
+
+    def __init__(self, space, rng, fidelities=(), overhead: float = 0.25, charge: bool = True) -> None:
+        super().__init__(space, rng, fidelities, delay=0.0)
+        self.overhead, self.charge_overhead = overhead, charge
+
+    def overhead_seconds(self) -> float:
+        return self.overhead

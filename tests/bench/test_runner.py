@@ -188,3 +188,29 @@ def test_final_metric_is_read_only_for_incumbents():
     changes = (df[S.INC_ARCH] != df[S.INC_ARCH].shift()).sum()
     assert 0 < len(asked) <= changes < len(df)
     assert set(map(base.space.to_string, asked)) == set(df[S.INC_ARCH].dropna())
+
+
+def test_charged_strategy_overhead_shifts_each_start(oracle):
+    """With ``charge_overhead`` the reported seconds go on the clock before each evaluation starts;
+    without it (the default, and for every built-in strategy) the clock is the sum of oracle costs."""
+    plain = run(cfg(max_evals=30), oracle).trajectory
+    off = run(cfg("Overheady", max_evals=30, charge=False), oracle)
+    on = run(cfg("Overheady", max_evals=30, overhead=0.25), oracle)
+    assert on.ok and off.ok
+    same = [S.ARCH, S.COST, S.SCORE, S.TIME]
+    pd.testing.assert_frame_equal(off.trajectory[same], plain[same])  # reported but not charged: no change
+    assert off.meta["overhead_charged_seconds"] == 0.0
+    expected, t = [], 0.0
+    for cost in plain[S.COST]:  # the runner's arithmetic: start = finish + overhead, finish = start + cost
+        t = (t + 0.25) + cost
+        expected.append(t)
+    df = on.trajectory
+    assert df[S.ARCH].tolist() == plain[S.ARCH].tolist() and df[S.COST].tolist() == plain[S.COST].tolist()
+    assert df[S.TIME].tolist() == expected
+    assert on.meta["overhead_charged_seconds"] == 30 * 0.25
+    assert on.meta["sim_time"] == expected[-1]
+
+
+def test_charged_overhead_must_be_seconds(oracle):
+    res = run(cfg("Overheady", max_evals=5, overhead=-1.0), oracle)
+    assert not res.ok and "non-negative finite seconds" in res.error

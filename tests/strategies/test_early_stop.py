@@ -176,7 +176,36 @@ def test_cli_flag_builds_the_wrapped_study():
     cli_run.register(parser.add_subparsers())
     args = parser.parse_args(["run", "--oracle", "nb201", "--strategies", "random", "--seeds", "0",
                               "--budget-evals", "5", "--out", "x", "--early-stop", "none,median",
-                              "--early-stop-arg", "min_curves=2"])
+                              "--early-stop-arg", "min_curves=2", "--early-stop-arg", "charge_overhead=true"])
     study = cli_run.study_from_args(args)
     assert study.strategies == ("random", "es-median:random")
-    assert study.strategy_kwargs["es-median:random"] == {"min_curves": 2}
+    assert study.strategy_kwargs["es-median:random"] == {"min_curves": 2, "charge_overhead": True}
+    assert "random" not in study.strategy_kwargs  # the unwrapped strategy is not charged
+
+
+def test_overhead_is_reported_once_and_charged_only_when_asked():
+    oracle = curve_oracle()
+    es = wrapped(oracle, charge_overhead=True)
+    drive(es, oracle, 60)
+    assert es.stats.decisions > 0 and es.config()["overhead_charged"] is True
+    assert es.overhead_seconds() == es.stats.decision_seconds  # everything not yet reported
+    assert es.overhead_seconds() == 0.0                        # and reset
+    with pytest.raises(ConfigError, match="charge_overhead must be true or false"):
+        wrapped(oracle, charge_overhead="sometimes")
+
+
+@pytest.mark.parametrize("charge", [False, True])
+def test_runner_charges_the_rule_time_only_with_charge_overhead(charge):
+    kw = {"charge_overhead": True} if charge else {}
+    cfg = RunConfig(strategy="es-median:random", strategy_kwargs=kw, oracle=f"{FAKES}:CurveOracle",
+                    oracle_kwargs={}, seed=0, budget=Budget(max_evals=80))
+    result = run(cfg, oracle=curve_oracle())
+    assert result.ok, result.error
+    df, meta = result.trajectory, result.meta
+    costs = np.cumsum(df["cost"].to_numpy())
+    assert meta["strategy_config"]["overhead_charged"] is charge
+    if not charge:  # the clock is the sum of oracle costs, as without the option
+        assert df["time"].tolist() == costs.tolist() and meta["overhead_charged_seconds"] == 0.0
+    else:           # every decision reported before the last ask is on the clock
+        assert 0.0 < meta["overhead_charged_seconds"] <= meta["strategy_config"]["decision_seconds"]
+        assert df["time"].iloc[-1] == pytest.approx(costs[-1] + meta["overhead_charged_seconds"])
