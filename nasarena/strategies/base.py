@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nasarena.errors import StrategyError
+from nasarena.errors import ConfigError, StrategyError
 from nasarena.estimators.base import FULL, Evaluation, Fidelity, SharedWork
 from nasarena.spaces.base import Arch, SearchSpace
 
@@ -225,3 +225,11 @@ class Strategy:
         on each call; the default charges nothing.
         """
         return 0.0
+
+
+def positive_int(strategy: str, name: str, value: Any) -> int:
+    """``value`` if it is an int >= 1 (not a bool), else one ConfigError naming the strategy and the
+    hyper-parameter: the check every strategy's constructor makes of its sizes and counts."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{strategy}: {name} must be an int >= 1, got {value!r}")
+    return value

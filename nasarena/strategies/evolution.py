@@ -29,7 +29,7 @@ import numpy as np
 from nasarena.errors import ConfigError
 from nasarena.estimators.base import FULL, Evaluation, Fidelity
 from nasarena.spaces.base import Arch, SearchSpace
-from nasarena.strategies.base import Proposal, Strategy
+from nasarena.strategies.base import Proposal, Strategy, positive_int
 from nasarena.strategies.inheritance import warm_start_config, warm_start_option
 from nasarena.strategies.random_search import UniformSampler, usable_score
 
@@ -45,8 +45,7 @@ class RegularizedEvolution(Strategy):
                  fidelities: tuple[Fidelity, ...] = (FULL,), population_size: int = 10,
                  sample_size: int = 3, warm_start: bool = False) -> None:
         super().__init__(space, rng, fidelities)
-        if isinstance(population_size, bool) or not isinstance(population_size, int) or population_size < 1:
-            raise ConfigError(f"{self.name}: population_size must be an int >= 1, got {population_size!r}")
+        positive_int(self.name, "population_size", population_size)
         if (isinstance(sample_size, bool) or not isinstance(sample_size, int)
                 or not 1 <= sample_size <= population_size):
             raise ConfigError(f"{self.name}: sample_size must be an int in [1, population_size="

@@ -34,8 +34,7 @@ from nasarena.estimators.base import FULL, WARM_START, Evaluation, Fidelity
 from nasarena.objectives import objective_vector, pareto_mask, parse_objectives
 from nasarena.spaces.base import Arch, SearchSpace
 from nasarena.spaces.morphisms import APPROXIMATE, EXACT, check_kinds, morph_options
-from nasarena.strategies.base import Proposal, Strategy
-from nasarena.strategies.nash import _positive_int
+from nasarena.strategies.base import Proposal, Strategy, positive_int
 
 CHEAP = ("params", "flops")
 
@@ -67,9 +66,9 @@ class Lemonade(Strategy):
                  n_accepted: int = 4, cheap: str = "params", kinds: Any = (EXACT, APPROXIMATE),
                  objectives: str | Sequence[str] | None = None) -> None:
         super().__init__(space, rng, fidelities)
-        self.n_init = _positive_int(self.name, "n_init", n_init)
-        self.n_generated = _positive_int(self.name, "n_generated", n_generated)
-        self.n_accepted = _positive_int(self.name, "n_accepted", n_accepted)
+        self.n_init = positive_int(self.name, "n_init", n_init)
+        self.n_generated = positive_int(self.name, "n_generated", n_generated)
+        self.n_accepted = positive_int(self.name, "n_accepted", n_accepted)
         if self.n_accepted > self.n_generated:
             raise ConfigError(f"{self.name}: n_accepted ({n_accepted}) must be <= n_generated "
                               f"({n_generated})")

@@ -28,11 +28,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nasarena.errors import ConfigError
 from nasarena.estimators.base import FULL, WARM_START, Evaluation, Fidelity
 from nasarena.spaces.base import Arch, SearchSpace
 from nasarena.spaces.morphisms import EXACT, check_kinds, morph_options
-from nasarena.strategies.base import Proposal, Strategy
+from nasarena.strategies.base import Proposal, Strategy, positive_int
 from nasarena.strategies.random_search import usable_score
 
 
@@ -48,12 +47,6 @@ def morph_walk(space: SearchSpace, arch: Arch, steps: int, kinds: tuple[str, ...
     return current
 
 
-def _positive_int(strategy: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{strategy}: {name} must be an int >= 1, got {value!r}")
-    return value
-
-
 class NASH(Strategy):
     """Hill climbing with network morphisms and warm-started children (see the module docstring)."""
 
@@ -64,8 +57,8 @@ class NASH(Strategy):
                  fidelities: tuple[Fidelity, ...] = (FULL,), n_neighbours: int = 4, n_morphs: int = 1,
                  kinds: Any = (EXACT,)) -> None:
         super().__init__(space, rng, fidelities)
-        self.n_neighbours = _positive_int(self.name, "n_neighbours", n_neighbours)
-        self.n_morphs = _positive_int(self.name, "n_morphs", n_morphs)
+        self.n_neighbours = positive_int(self.name, "n_neighbours", n_neighbours)
+        self.n_morphs = positive_int(self.name, "n_morphs", n_morphs)
         self.kinds = check_kinds(self.name, kinds)
         self._current: tuple[Arch, int, float] | None = None   # (arch, proposal id, score)
         self._round = 0

@@ -34,10 +34,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasarena.errors import ConfigError, StrategyError
+from nasarena.errors import StrategyError
 from nasarena.estimators.base import FULL, Evaluation, Fidelity
 from nasarena.spaces.base import Arch, SearchSpace
-from nasarena.strategies.base import Proposal, Strategy
+from nasarena.strategies.base import Proposal, Strategy, positive_int
 from nasarena.strategies.random_search import UniformSampler, usable_score
 from nasarena.strategies.reinforce import (
     MAX_RESAMPLES,
@@ -161,8 +161,7 @@ class ReinforceLSTM(Strategy):
                  entropy_weight: float = 0.0) -> None:
         super().__init__(space, rng, fidelities)
         check_rl_hyperparameters(self.name, lr, baseline_momentum, reward_scale, entropy_weight)
-        if isinstance(hidden_size, bool) or not isinstance(hidden_size, int) or hidden_size < 1:
-            raise ConfigError(f"{self.name}: hidden_size must be an int >= 1, got {hidden_size!r}")
+        positive_int(self.name, "hidden_size", hidden_size)
         self.lr = float(lr)
         self.hidden_size = hidden_size
         self.reward_scale = float(reward_scale)
