@@ -27,7 +27,6 @@ checked to be non-negative, not compared between evaluations.
 from __future__ import annotations
 
 import functools
-import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from nasarena.checks import run_all
+from nasarena.checks import json_record_problem, run_all
 from nasarena.errors import InvalidArchitectureError
 from nasarena.estimators.base import (
     CAPABILITIES,
@@ -113,13 +112,9 @@ def check_capabilities(subject: Subject) -> None:
 def check_describe(subject: Subject) -> None:
     """``describe()`` is a JSON-serialisable dict with str keys naming the fidelities."""
     d = subject.oracle.describe()
-    if not isinstance(d, dict) or not all(isinstance(k, str) for k in d):
-        raise subject.fail(f"describe() must return a dict with str keys, got {type(d).__name__}")
-    try:
-        json.dumps(d)
-    except (TypeError, ValueError) as exc:
-        raise subject.fail(f"describe() is not JSON-serialisable ({exc}); it is stored with every "
-                           f"run") from exc
+    problem = json_record_problem(d, "describe()", "it is stored with every run")
+    if problem:
+        raise subject.fail(problem)
     if d.get("fidelities") != [f.key() for f in subject.oracle.fidelities]:
         raise subject.fail(f"describe()['fidelities'] = {d.get('fidelities')!r} does not list the fidelities")
 

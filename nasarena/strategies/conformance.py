@@ -40,11 +40,10 @@ strategy, global-RNG snapshots, :func:`find_oracles`) live in
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from nasarena.checks import run_all
+from nasarena.checks import json_record_problem, run_all
 from nasarena.errors import SearchExhausted, StrategyError
 from nasarena.estimators.base import CAPABILITIES
 from nasarena.spaces.base import SearchSpace
@@ -217,14 +216,10 @@ def check_unique_ids(factory: Factory, label: str, space: SearchSpace, kwargs: d
 def check_config(factory: Factory, label: str, space: SearchSpace, kwargs: dict[str, Any]) -> None:
     """``config()`` is a dict with str keys that JSON can serialise (it is stored with every run)."""
     subject = build(factory, label, space, 0, **kwargs)
-    config = subject.strategy.config()
-    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
-        raise subject.fail(f"config() must return a dict with str keys, got {config!r}")
-    try:
-        json.dumps(config)
-    except (TypeError, ValueError) as exc:
-        raise subject.fail(f"config() is not JSON-serialisable ({exc}); return plain numbers, "
-                           f"strings, lists and dicts") from exc
+    problem = json_record_problem(subject.strategy.config(), "config()",
+                                  "return plain numbers, strings, lists and dicts")
+    if problem:
+        raise subject.fail(problem)
 
 
 @_per_space
