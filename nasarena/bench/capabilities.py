@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from nasarena.errors import UnsupportedError
-from nasarena.estimators.base import Oracle
+from nasarena.estimators.base import Oracle, supernet_mode
 from nasarena.registry import ORACLES
+
+SUPERNET_PREFIX = supernet_mode("")
 
 
 def oracles_offering(capability: str) -> list[str]:
@@ -32,6 +34,15 @@ def check_capabilities(strategy_name: str, requires: Any, oracle: Oracle) -> fro
     """
     offered = oracle.capabilities()
     missing = sorted(frozenset(requires) - offered)
+    modes = [cap for cap in missing if cap.startswith(SUPERNET_PREFIX)]
+    if modes and len(modes) == len(missing):  # a supernet lacking the method's weight-step mode
+        space = getattr(getattr(oracle, "space", None), "name", "?")
+        has = sorted(cap[len(SUPERNET_PREFIX):] for cap in offered if cap.startswith(SUPERNET_PREFIX))
+        raise UnsupportedError(
+            f"strategy {strategy_name!r} needs supernet mode {modes[0][len(SUPERNET_PREFIX):]!r}, which the "
+            f"{oracle.name!r} supernet of space {space!r} does not have (it trains "
+            f"{', '.join(map(repr, has)) or 'no supernet mode'}); use a strategy of one of those modes "
+            f"on {space!r}, or this one on the 'supernet' oracle (nb201)")
     if missing:
         where = "; ".join(f"{cap!r} is offered by "
                           f"{', '.join(map(repr, oracles_offering(cap))) or 'no registered oracle'}"

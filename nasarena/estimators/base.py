@@ -190,7 +190,20 @@ class Ladder(tuple):  # type: ignore[type-arg]
 
 #: What an oracle may offer (:meth:`Oracle.capabilities`) and a strategy may require or use.
 MULTI_FIDELITY, CONTINUE, WARM_START, SHARED = "multi-fidelity", "continue", "warm-start", "shared"
-CAPABILITIES: frozenset[str] = frozenset({MULTI_FIDELITY, CONTINUE, WARM_START, SHARED})
+#: Weight-step modes of supernet shared work (issue 14), each offered as ``"supernet:<mode>"``: a
+#: one-shot strategy requires its method's mode, so a supernet that cannot train it (a macro space's
+#: supernet has no joint or Gumbel mixing) refuses the strategy before any work.
+SUPERNET_MODES: tuple[str, ...] = ("joint", "gumbel", "uniform", "sampled", "controller")
+
+
+def supernet_mode(mode: str) -> str:
+    """The capability name of supernet weight-step ``mode`` (``"supernet:uniform"``)."""
+    return f"supernet:{mode}"
+
+
+CAPABILITIES: frozenset[str] = frozenset(
+    {MULTI_FIDELITY, CONTINUE, WARM_START, SHARED} | {supernet_mode(m) for m in SUPERNET_MODES}
+)
 
 
 @dataclass(frozen=True)

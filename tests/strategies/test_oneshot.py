@@ -7,6 +7,8 @@ the incumbent, reported in NB201's test accuracy (the harness reads it; the stra
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from pathlib import Path
 
@@ -45,6 +47,29 @@ KWARGS = {
 }
 
 
+#: sha256[:16] of each method's rows (kind, arch, fidelity, score to 4 decimals, incumbent) at TINY,
+#: seed 0, recorded on main before the weight-step modes were named (uniform / controller as modes of
+#: their own, issue 14): naming them must not change any search.
+RECORDED = {
+    "darts": "edc5dda807c7127e",
+    "darts2": "d1ed89baea47b691",
+    "enas": "dce2baa75d8b6198",
+    "gdas": "1c88275e9292c30b",
+    "rsps": "b98a0f203e7d5e85",
+    "setn": "a80f166213654ef4",
+}
+MODES = {"darts": "joint", "gdas": "gumbel", "rsps": "uniform", "setn": "sampled", "enas": "controller"}
+
+
+def rows_hash(t) -> str:
+    """The recorded fingerprint of a trajectory (what a search did, not its measured seconds)."""
+    rows = [
+        [k, a, f, round(float(s), 4), i]
+        for k, a, f, s, i in zip(t[S.KIND], t[S.ARCH], t[S.FIDELITY], t[S.SCORE], t[S.INC_ARCH], strict=True)
+    ]
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
+
+
 @pytest.fixture(scope="module")
 def oracle() -> SupernetOracle:
     return SupernetOracle(**TINY)
@@ -73,6 +98,8 @@ def test_method_runs_end_to_end(name: str, oracle: SupernetOracle, table: NB201L
     assert shared[S.FIDELITY].str.contains(f"method={name}").all()
     record = result.meta["strategy_config"]
     assert record["method"] == name and record["epochs"] == EPOCHS
+    assert record["weight_mode"] == MODES[name]
+    assert rows_hash(t) == RECORDED[name]  # the same search as before the modes were named
     assert (record["w_lr"], record["a_lr"], record["a_beta1"], record["momentum"]) == (0.025, 3e-4, 0.5, 0.9)
     per_epoch = record["per_epoch"]
     assert [e["epoch"] for e in per_epoch] == list(range(1, EPOCHS + 1))
@@ -180,6 +207,7 @@ def test_second_order_darts_runs_and_is_recorded(oracle: SupernetOracle) -> None
     t = result.trajectory
     assert t[t[S.KIND] == "shared"][S.FIDELITY].str.contains("method=darts2").all()
     assert result.meta["strategy_config"]["order"] == 2
+    assert result.meta["strategy_config"]["weight_mode"] == "joint" and rows_hash(t) == RECORDED["darts2"]
     from nasarena.strategies.oneshot.darts import DARTS
 
     with pytest.raises(ConfigError, match="order must be 1"):

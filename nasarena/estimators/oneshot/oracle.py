@@ -39,7 +39,17 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nasarena.errors import ConfigError, StrategyError
-from nasarena.estimators.base import FULL, MULTI_FIDELITY, SHARED, Evaluation, Fidelity, Oracle, SharedWork
+from nasarena.estimators.base import (
+    FULL,
+    MULTI_FIDELITY,
+    SHARED,
+    SUPERNET_MODES,
+    Evaluation,
+    Fidelity,
+    Oracle,
+    SharedWork,
+    supernet_mode,
+)
 from nasarena.estimators.boundary import validated
 from nasarena.estimators.live.args import flag, num
 from nasarena.estimators.live.data import canonical_name, load_dataset
@@ -83,7 +93,9 @@ class SupernetOracle(NB201TableFinal):
     name: ClassVar[str] = "supernet"
     datasets: ClassVar[tuple[str, ...]] = ("synthetic", "cifar10", "cifar100")
     metric: ClassVar[str] = "supernet_acc"
-    offers: ClassVar[frozenset[str]] = frozenset({MULTI_FIDELITY, SHARED})
+    offers: ClassVar[frozenset[str]] = frozenset(
+        {MULTI_FIDELITY, SHARED, *map(supernet_mode, SUPERNET_MODES)}
+    )
 
     def __init__(
         self,
@@ -165,8 +177,9 @@ class SupernetOracle(NB201TableFinal):
 
     # ---- the contract ----------------------------------------------------------------------------
     def capabilities(self) -> frozenset[str]:
-        """ "shared" (supernet epochs), plus "multi-fidelity" when configured for more than one epoch."""
-        return super().capabilities() | {SHARED}
+        """ "shared" (supernet epochs) in every weight-step mode ("supernet:<mode>"), plus
+        "multi-fidelity" when configured for more than one epoch."""
+        return super().capabilities() | {SHARED, *map(supernet_mode, SUPERNET_MODES)}
 
     def run_shared(self, work: SharedWork, rng: np.random.Generator) -> Evaluation:
         """One epoch of supernet training (see the module docstring); measured seconds as cost.

@@ -8,17 +8,21 @@ the first, architecture parameters on the second, which is also where candidates
 authors' ``search`` / ``valid`` loaders over cifar10-valid's train split). Each step pairs one
 batch of each half; per step, by method:
 
-=========  ===================================================  ==========================================
-method     weight step (first half)                             architecture step (second half)
-=========  ===================================================  ==========================================
-darts      all ops, softmax(alphas) (first-order DARTS)         all ops, softmax(alphas), Adam step
-darts2     the same                                             the same, through one unrolled SGD step
-gdas       one Gumbel-sampled op per edge, tau annealed         the same straight-through sample, Adam step
-rsps       one uniformly random architecture                    none
-setn       one architecture sampled from softmax(alphas)        all ops, softmax(alphas), Adam step
-enas       architectures given by the controller (the strategy) none (the strategy trains its controller)
-=========  ===================================================  ==========================================
+=========  ==========  ===================================================  ===============================
+method     mode        weight step (first half)                             architecture step (second half)
+=========  ==========  ===================================================  ===============================
+darts      joint       all ops, softmax(alphas) (first-order DARTS)         all ops, softmax(alphas), Adam
+darts2     joint       the same                                             the same, through one unrolled
+                                                                            SGD step
+gdas       gumbel      one Gumbel-sampled op per edge, tau annealed         the same straight-through sample
+rsps       uniform     one uniformly random architecture                    none
+setn       sampled     one architecture sampled from softmax(alphas)        all ops, softmax(alphas), Adam
+enas       controller  the architectures the controller (the strategy)      none (the strategy trains its
+                       sent with the work, cycled one per step              controller)
+=========  ==========  ===================================================  ===============================
 
+The mode is named (:data:`~.settings.METHOD_MODES`) and :meth:`SupernetSearch.weight_mode` is the one
+place that turns it into what a forward computes; a strategy records it (``weight_mode``).
 GDAS's tau goes linearly from ``tau_max`` (first epoch) to ``tau_min`` (last). Everything random
 (init, batch order, augmentation, Gumbel noise, sampled architectures) is drawn from generators
 seeded by the caller. Batches are augmented like the live trainer's (random crop with zero padding
@@ -126,11 +130,30 @@ class SupernetSearch:
         probs = F.softmax(self.alphas.detach(), dim=-1)
         return tuple(int(v) for v in torch.multinomial(probs, 1, generator=self.gen).view(-1).tolist())
 
+    def weight_mode(self, step: int, tau: float, archs: Sequence[Arch] | None) -> Any:
+        """What weight step ``step`` trains, by the method's named mode (:data:`~.settings.MODES`):
+        ``joint`` all ops by softmax(alphas), ``gumbel`` a straight-through Gumbel sample at ``tau``,
+        ``uniform`` one uniformly random architecture, ``sampled`` one architecture drawn from
+        softmax(alphas), ``controller`` the controller's ``archs`` cycled one per step."""
+        mode = self.settings.mode
+        if mode == "joint":
+            return Joint(F.softmax(self.alphas.detach(), dim=-1))
+        if mode == "gumbel":
+            return gumbel_hard(self.alphas.detach(), tau, self.gen)
+        if mode == "uniform":
+            return Fixed(self._uniform_arch())
+        if mode == "sampled":
+            return Fixed(self._sampled_arch())
+        return Fixed(tuple(archs[step % len(archs)]))  # type: ignore[index]
+
     def train_epoch(self, archs: Sequence[Arch] | None = None) -> dict[str, float]:
         """Train one epoch of the method; ``archs`` (enas) are cycled through, one per step."""
         method = self.settings.method
-        if method == "enas" and not archs:
-            raise ConfigError("the enas supernet step needs the controller's architectures (params 'archs')")
+        if self.settings.mode == "controller" and not archs:
+            raise ConfigError(
+                f"the {method} supernet step (mode 'controller') needs the controller's architectures "
+                "(params 'archs')"
+            )
         epoch = self.done + 1
         tau = self.tau(epoch)
         dev = self.data.device
@@ -150,16 +173,7 @@ class SupernetSearch:
             for group in self.w_opt.param_groups:
                 group["lr"] = lr
             x, y = self._batch(idx_w)
-            if method in ("darts", "darts2"):
-                mode: Any = Joint(F.softmax(self.alphas.detach(), dim=-1))
-            elif method == "gdas":
-                mode = gumbel_hard(self.alphas.detach(), tau, self.gen)
-            elif method == "rsps":
-                mode = Fixed(self._uniform_arch())
-            elif method == "setn":
-                mode = Fixed(self._sampled_arch())
-            else:
-                mode = Fixed(tuple(archs[i % len(archs)]))  # type: ignore[index]
+            mode = self.weight_mode(i, tau, archs)
             self.w_opt.zero_grad(set_to_none=True)
             logits = self.net(x, mode)
             loss = F.cross_entropy(logits, y)

@@ -14,8 +14,26 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from nasarena.errors import ConfigError
+from nasarena.estimators.base import SUPERNET_MODES
 
 METHODS = ("darts", "darts2", "gdas", "rsps", "setn", "enas")  # darts2: second-order DARTS
+
+#: How a weight step picks what it trains (the NB201 authors' four modes, plus SETN's sampling):
+#: ``joint`` every op mixed by softmax(alphas); ``gumbel`` one Gumbel-sampled op per edge
+#: (straight-through); ``uniform`` one uniformly random architecture per step; ``sampled`` one
+#: architecture sampled from softmax(alphas) per step; ``controller`` the architectures a controller
+#: (the strategy) sent with the work, one per step.
+MODES = SUPERNET_MODES
+METHOD_MODES: dict[str, str] = {
+    "darts": "joint",
+    "darts2": "joint",
+    "gdas": "gumbel",
+    "rsps": "uniform",
+    "setn": "sampled",
+    "enas": "controller",
+}
+#: Methods with an architecture step (Adam on the logits, second half of the data).
+ARCH_STEP_METHODS = frozenset({"darts", "darts2", "gdas", "setn"})
 
 
 @dataclass(frozen=True)
@@ -61,9 +79,14 @@ class SearchSettings:
             )
         return cls(**dict(params))
 
+    @property
+    def mode(self) -> str:
+        """The weight-step mode of the method (:data:`METHOD_MODES`)."""
+        return METHOD_MODES[self.method]
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-safe settings (recorded with the run)."""
         return asdict(self)
 
 
-__all__ = ["METHODS", "SearchSettings"]
+__all__ = ["ARCH_STEP_METHODS", "METHODS", "METHOD_MODES", "MODES", "SearchSettings"]

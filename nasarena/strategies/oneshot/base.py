@@ -33,8 +33,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nasarena.errors import InvalidArchitectureError, SearchExhausted
-from nasarena.estimators.base import FULL, SHARED, Evaluation, Fidelity, SharedWork
-from nasarena.estimators.oneshot.settings import SearchSettings
+from nasarena.estimators.base import FULL, SHARED, Evaluation, Fidelity, SharedWork, supernet_mode
+from nasarena.estimators.oneshot.settings import METHOD_MODES, SearchSettings
 from nasarena.spaces.base import Arch, SearchSpace
 from nasarena.strategies.base import Proposal, Strategy
 from nasarena.strategies.random_search import usable_score
@@ -48,7 +48,13 @@ class OneShot(Strategy):
 
     name: ClassVar[str] = "oneshot"
     method: ClassVar[str] = "darts"
-    requires: frozenset[str] = frozenset({SHARED})
+    requires: frozenset[str] = frozenset({SHARED, supernet_mode(METHOD_MODES["darts"])})
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A method requires shared work and its weight-step mode (``"supernet:<mode>"``), so a
+        supernet that cannot train that mode refuses it before any work."""
+        super().__init_subclass__(**kwargs)
+        cls.requires = frozenset({SHARED, supernet_mode(METHOD_MODES[cls.method])})
 
     def __init__(
         self,
@@ -220,8 +226,14 @@ class OneShot(Strategy):
         entry["skip_share"] = sum(str(n) == "skip_connect" for n in names) / len(names)
 
     def config(self) -> dict[str, Any]:
-        """Method, optimiser settings, epochs and the per-epoch record (derived cell, param-free share)."""
-        return {**self.settings.as_dict(), "epochs": self.epochs, "per_epoch": list(self.per_epoch)}
+        """Method, its weight-step mode, optimiser settings, epochs and the per-epoch record (derived
+        cell, param-free share)."""
+        return {
+            **self.settings.as_dict(),
+            "weight_mode": self.settings.mode,
+            "epochs": self.epochs,
+            "per_epoch": list(self.per_epoch),
+        }
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
