@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nasarena.bench.cli_compare",    # compare, pareto
     "nasarena.estimators.live.cli",  # tabulate
     "nasarena.estimators.official_cli",  # data import-nb201 / import-nats
+    "nasarena.estimators.oneshot.cli",   # supernet-quality
 )
 
 

@@ -355,6 +355,16 @@ class _Loop(LineageStarts):
             start(worker, finish)
 
 
+def _end_of_run(oracle: Oracle) -> dict[str, Any]:
+    """The oracle's end-of-run measurements (after the wall clock stops); a failure is recorded,
+    not raised."""
+    hook = getattr(oracle, "end_of_run", None)  # duck-typed oracles may lack the base's no-op
+    try:
+        return dict(hook()) if hook is not None else {}
+    except Exception:  # noqa: BLE001 - the run and its record must still be kept
+        return {"error": traceback.format_exc(limit=1)}
+
+
 def run(config: RunConfig, oracle: Oracle | None = None,
         arch_cache: dict[Any, ArchFacts] | None = None) -> RunResult:
     """Run ``config`` and return its trajectory and record; a crashing strategy gives a failed result.
@@ -408,6 +418,7 @@ def run(config: RunConfig, oracle: Oracle | None = None,
         strategy_config = {"error": traceback.format_exc(limit=1)}
     trajectory = _frame(rows, config, str(oracle.dataset))
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    measures = _end_of_run(oracle) if loop is not None else {}
     meta = {
         "run_id": config.run_id, "config": config.to_dict(), "oracle": description,
         "strategy_config": strategy_config, "versions": package_versions(),
@@ -418,4 +429,6 @@ def run(config: RunConfig, oracle: Oracle | None = None,
         "sim_time": loop.now if loop is not None else 0.0,
         "overhead_charged_seconds": loop.overhead_total if loop is not None else 0.0,
     }
+    if measures:
+        meta["oracle_measures"] = measures
     return RunResult(config=config, trajectory=trajectory, status=status, error=error, meta=meta)

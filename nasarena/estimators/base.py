@@ -355,6 +355,13 @@ class Oracle:
             raise ConfigError(f"oracle {self.name!r} offers fidelities [{offered}], not {fidelity.key()!r}")
         return fidelity
 
+    def end_of_run(self) -> dict[str, Any]:
+        """Harness-only measurements of the oracle's state after a run's last evaluation, stored in
+        the run record as ``meta["oracle_measures"]`` (e.g. ``supernet``'s ``quality_sample``: how
+        well the trained supernet ranks architectures). Off the clock, never shown to the strategy;
+        the base measures nothing (``{}``, and the record has no such key)."""
+        return {}
+
     def describe(self) -> dict[str, Any]:
         """What was searched on and what is reported (recorded with every run and in reports)."""
         return {

@@ -167,6 +167,9 @@ def write_report(study_dir: Path, out_dir: Path | None = None, study: Any = None
     from nasarena.estimators.curves.summary import early_stopping_blocks  # issue 12: rule, tell, saved
 
     extra += early_stopping_blocks(getattr(study, "meta", None) or [])
+    from nasarena.estimators.oneshot.summary import supernet_blocks  # issue 14: ranking quality, drift
+
+    extra += supernet_blocks(getattr(study, "meta", None) or [], out, paths)
     context = describe_study(table, getattr(study, "meta", None) or [], study_dir, trainings)
     unreadable = getattr(study, "unreadable", None) or []
     if unreadable:  # damaged run files load_study left out: the reader must know the study is partial

@@ -117,6 +117,8 @@ class SupernetOracle(NB201TableFinal):
         synthetic_test: int = 100,
         synthetic_resolution: int = 16,
         synthetic_seed: int = 0,
+        quality_sample: int = 0,
+        quality_seed: int = 0,
     ) -> None:
         self.dataset = canonical_name(dataset)
         self.space = NB201Space()
@@ -148,6 +150,14 @@ class SupernetOracle(NB201TableFinal):
         self._data: DeviceData | None = None
         self._search: SupernetSearch | None = None
         self._valid: dict[Any, Arch] = {}
+        # how good the supernet is, measured at the end of a run (0: off; see end_of_run)
+        self.quality_sample = num(quality_sample, int, "quality_sample")
+        self.quality_seed = num(quality_seed, int, "quality_seed")
+        if self.quality_sample and self.quality_sample < 2:
+            raise ConfigError(
+                f"quality_sample must be 0 (off) or >= 2 architectures, got {self.quality_sample}"
+            )
+        self.trained_seconds = 0.0  # measured seconds of the current search's supernet training
 
     # ---- data and state ---------------------------------------------------------------------------
     def data(self) -> DeviceData:
@@ -213,6 +223,7 @@ class SupernetOracle(NB201TableFinal):
                 )
             chosen = [tuple(int(v) for v in self.space.validate(tuple(a))) for a in archs] if archs else None
             stats, seconds = timed(search.train_epoch, chosen)
+        self.trained_seconds = seconds + (self.trained_seconds if epoch > 1 else 0.0)
         return Evaluation(None, FULL, stats["w_acc"], seconds, extras={**stats, **search.alpha_extras()})
 
     def _check_next(self, epoch: int, settings: SearchSettings) -> None:
@@ -263,6 +274,16 @@ class SupernetOracle(NB201TableFinal):
 
 
 
+    def end_of_run(self) -> dict[str, Any]:
+        """With ``quality_sample`` > 0: how good the trained supernet is (harness only, off the clock;
+        :func:`~nasarena.estimators.oneshot.quality.supernet_quality`), as ``{"supernet_quality": ...}``."""
+        if not self.quality_sample or self._search is None or not self._search.done:
+            return {}
+        from nasarena.estimators.oneshot.quality import supernet_quality
+
+        with cpu_threads(self.device, self.num_threads):
+            return {"supernet_quality": supernet_quality(self, self.quality_sample, self.quality_seed)}
+
     def describe(self) -> dict[str, Any]:
         """What the supernet trains on and what is reported, in words."""
         generated = self.dataset == "synthetic"
@@ -275,6 +296,7 @@ class SupernetOracle(NB201TableFinal):
             "affine": self.affine,
             "track_running_stats": self.track,
             "score_images": self.score_images,
+            "quality_sample": self.quality_sample,
             "device": str(self.device),
             "search_metric_description": "accuracy (%) of the architecture with the supernet's shared "
             "weights on fixed images of the architecture half of the "
