@@ -13,8 +13,20 @@ from typing import Any
 from nasarena.bench.capabilities import oracles_offering
 from nasarena.bench.records import Finished, InFlight
 from nasarena.errors import StrategyError
-from nasarena.estimators.base import CONTINUE, SHARED, WARM_START
+from nasarena.estimators.base import CONTINUE, MORPHISM_EXTRA, SHARED, WARM_START, Evaluation
+from nasarena.spaces.morphisms import KINDS as MORPHISM_KINDS
 from nasarena.strategies.base import Proposal
+
+
+def morphism_of(ev: Evaluation) -> str:
+    """The trajectory's ``morphism`` of an evaluation with a parent: the kind named by the oracle's
+    ``extras["morphism"]`` (an index into ``MORPHISM_KINDS``), or "" when it names none (a continue,
+    an oracle that does not say, a value out of range)."""
+    code = ev.extras.get(MORPHISM_EXTRA)
+    if code is None or not code == code:
+        return ""
+    index = int(code)
+    return MORPHISM_KINDS[index] if index == code and 0 <= index < len(MORPHISM_KINDS) else ""
 
 
 class LineageStarts:

@@ -34,6 +34,7 @@ class Row(NamedTuple):
     parent_id: int
     kind: str
     cum_cost: float
+    morphism: str
     incumbent_arch: str | None
     incumbent_score: float
     incumbent_final: float

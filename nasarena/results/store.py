@@ -257,7 +257,7 @@ def _run_row(meta: dict[str, Any]) -> dict[str, Any]:
 #: Trajectory dtypes (the runner's; an empty failed run's all-null columns must not widen them).
 _TRAJ_DTYPES = {
     **{c: "str" for c in (S.RUN_ID, S.STRATEGY, S.ORACLE, S.DATASET, S.ARCH, S.FIDELITY, S.KIND,
-                          S.INC_ARCH)},
+                          S.MORPHISM, S.INC_ARCH)},
     **{c: "int64" for c in (S.SEED, S.N_WORKERS, S.EVAL_INDEX, S.WORKER, S.PROPOSAL_ID, S.PARENT_ID)},
     **{c: "float64" for c in (S.TIME, S.SCORE, S.COST, S.PARAMS, S.FLOPS, S.CUM_COST, S.INC_SCORE,
                               S.INC_FINAL, S.INC_REGRET, S.INC_PARAMS)},

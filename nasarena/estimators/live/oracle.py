@@ -58,7 +58,15 @@ import numpy as np
 import torch
 
 from nasarena.errors import ConfigError, StrategyError
-from nasarena.estimators.base import CONTINUE, FULL, WARM_START, Evaluation, Fidelity, Oracle
+from nasarena.estimators.base import (
+    CONTINUE,
+    FULL,
+    MORPHISM_EXTRA,
+    WARM_START,
+    Evaluation,
+    Fidelity,
+    Oracle,
+)
 from nasarena.estimators.live.args import flag, num, parse_fidelities
 from nasarena.estimators.live.cache import CacheKey, EvalCache, continue_cost, now_utc
 from nasarena.estimators.live.checkpoints import CheckpointError, CheckpointStore
@@ -72,6 +80,7 @@ from nasarena.estimators.live.trainer import (
     train_with_retry,
 )
 from nasarena.spaces.base import Arch, SearchSpace
+from nasarena.spaces.morphisms import KINDS as MORPHISM_KINDS
 from nasarena.spaces.nb201 import NB201Space
 from nasarena.spaces.trainable import require_trainable, resolve_size
 
@@ -103,6 +112,13 @@ def _preserving(morphism: str | None) -> float:
     if not morphism:
         return math.nan
     return float(json.loads(morphism).get("kind") == "exact")
+
+
+def _morphism_code(morphism: str | None) -> float:
+    """``extras["morphism"]`` (:data:`~nasarena.estimators.base.MORPHISM_EXTRA`): the index of the warm
+    start's kind in :data:`nasarena.spaces.morphisms.KINDS`, NaN for a training from scratch."""
+    kind = json.loads(morphism).get("kind") if morphism else None
+    return float(MORPHISM_KINDS.index(kind)) if kind in MORPHISM_KINDS else math.nan
 
 
 class LiveOracle(Oracle):
@@ -412,7 +428,8 @@ class LiveOracle(Oracle):
                   "retrained": float(bool(note.get("retrained"))),
                   "inherited_tensors": float(len(rec.get("inherited") or ())),
                   "model_tensors": float(rec.get("n_tensors") or math.nan),
-                  "function_preserving": _preserving(rec.get("morphism"))}
+                  "function_preserving": _preserving(rec.get("morphism")),
+                  MORPHISM_EXTRA: _morphism_code(rec.get("morphism"))}
         for name in ("epochs", "data_fraction", "channels", "cells", "resolution"):
             if rec[name] is not None:
                 extras[name] = float(rec[name])

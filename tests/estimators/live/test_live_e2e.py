@@ -80,10 +80,17 @@ def test_fresh_continue_and_warm_start_through_the_runner(tmp_path: Path) -> Non
     assert cont["cost"] == pytest.approx(continue_cost(record, LOW.epochs)) and cont["cost"] < record["cost"]
     assert cont["cum_cost"] == pytest.approx(fresh["cost"] + cont["cost"])
     assert warm["cum_cost"] == pytest.approx(warm["cost"])  # a warm start begins its own lineage
+    # the trajectory names how the warm start's weights were mapped, as its cache record says (issue 13)
+    import json
+
+    warm_record = next(r for r in EvalCache(tmp_path / "cache").read_all().to_pylist()
+                       if r["arch"] == warm["arch"] and r["parent"] is not None)
+    assert warm["morphism"] == json.loads(warm_record["morphism"])["kind"]
+    assert fresh["morphism"] == cont["morphism"] == ""
     assert res.meta["oracle"]["capabilities"] == ["continue", "multi-fidelity", "warm-start"]
     # the same study again, in a new process, reads every training from the cache: same trajectory
     again = run(_config(tmp_path, f"{__file__}:LineageProbe")).trajectory
-    columns = ["kind", "proposal_id", "parent_id", "score", "cost", "cum_cost", "incumbent_final"]
+    columns = ["kind", "proposal_id", "parent_id", "score", "cost", "cum_cost", "morphism", "incumbent_final"]
     assert again[columns].equals(df[columns])
 
 
