@@ -106,6 +106,9 @@ def test_end_of_run_records_quality_with_budget_and_leaves_the_trajectory_alone(
     truth = [oracle.final_metric(a) for a in archs]
     assert q["kendall_tau_b"] == pytest.approx(stats.kendalltau(scores, truth).statistic, nan_ok=True)
     assert q["regret"] == pytest.approx(rank_quality(scores, truth).regret)
+    # a later run on the same oracle that trains no supernet is not given this run's figures
+    later = run(RunConfig("random", {}, "supernet", okw, 1, Budget(max_evals=3)), oracle)
+    assert later.ok and "oracle_measures" not in later.meta
     # off by default: no record, and the same search (archs, scores) as with the measurement on
     plain = run(RunConfig("darts", {"batch_size": 16}, "supernet", TINY, 0, Budget(max_evals=1000)),
                 SupernetOracle(**TINY))
