@@ -149,6 +149,102 @@ def naswot(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return float(logdet) if sign > 0 else float("-inf")
 
 
+def synflow_heads(features: nn.Module, heads: list[nn.Linear], shape: tuple[int, ...]) -> list[float]:
+    """``synflow`` of ``features`` followed by each linear head in ``heads``, from one forward-mode pass.
+
+    Why: the benchmark scores every NB201 network with the 10-, 100- and 120-class heads; this gives
+    the same numbers as :func:`synflow` on each full network (same float64, eval-mode BatchNorm, |theta|,
+    all-ones input of ``shape``) for the cost of about one of them. With all parameters non-negative and
+    a non-negative input every ReLU is the identity, and the score sum_w w * dR/dw splits into the
+    head's part v . h and the body's part v . (J theta), with h the pooled features, v the column sums of
+    the head's |W| and J theta the directional derivative of h along the body's conv weights (one JVP).
+    """
+    from torch.func import functional_call, jvp
+
+    body = copy.deepcopy(features).double().eval()
+    with torch.no_grad():
+        for p in body.parameters():
+            p.abs_()
+    conv = {f"{n}.weight" for n, m in body.named_modules() if isinstance(m, nn.Conv2d | nn.Linear)}
+    params = {n: p.detach() for n, p in body.named_parameters()}
+    tangents = {n: (p if n in conv else torch.zeros_like(p)) for n, p in params.items()}
+    buffers = dict(body.named_buffers())
+    ones = torch.ones((1, *shape), dtype=torch.float64)
+    with torch.no_grad():
+        h, u = jvp(lambda q: functional_call(body, (q, buffers), (ones,)), (params,), (tangents,))
+        out = []
+        for head in heads:
+            v = head.weight.detach().double().abs().sum(0)
+            out.append(float((v * (u + h)).sum()))
+    return out
+
+
+def data_proxies(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    """``snip``, ``grad_norm``, ``grasp``, ``fisher``, ``jacob_cov`` and ``naswot`` from one forward pass.
+
+    Why: each function above runs its own forward (grasp two) on the same network and batch; this
+    shares one training-mode forward, takes the input Jacobian, the loss gradients (with graph, for
+    GraSP's Hessian-gradient product) and the conv/linear output gradients from it, and returns the same
+    values as the separate functions up to floating-point summation order (tested). ``net`` must be
+    freshly initialised (like for the separate functions); its BatchNorm running statistics change.
+    """
+    net.train()
+    n = x.shape[0]
+    weights = _weights(net)
+    acts: list[torch.Tensor] = []
+    kernel = torch.zeros(n, n, dtype=torch.float64, device=x.device)
+
+    def on_layer(_m: nn.Module, _inp: object, out: torch.Tensor) -> None:
+        acts.append(out)
+
+    def on_relu(_m: nn.Module, _inp: object, out: torch.Tensor) -> None:
+        codes = (out.detach().reshape(n, -1) > 0).double()
+        kernel.add_(codes @ codes.T + (1 - codes) @ (1 - codes).T)
+
+    handles = []
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d | nn.Linear):
+            handles.append(m.register_forward_hook(on_layer))
+        elif isinstance(m, nn.ReLU):
+            handles.append(m.register_forward_hook(on_relu))
+    x = x.detach().clone().requires_grad_(True)
+    try:
+        logits = net(x)
+    finally:
+        for hd in handles:
+            hd.remove()
+    scores: dict[str, float] = {}
+    sign, logdet = torch.linalg.slogdet(kernel)
+    scores["naswot"] = float(logdet) if sign > 0 else float("-inf")
+    (jac,) = torch.autograd.grad(logits.sum(), x, retain_graph=True)
+    corr = torch.corrcoef(jac.reshape(n, -1).double())
+    if bool(torch.isfinite(corr).all()):
+        v = torch.linalg.eigvalsh(corr) + 1e-5
+        scores["jacob_cov"] = float(-(v.log() + 1 / v).sum())
+    else:
+        scores["jacob_cov"] = float("nan")
+    loss = F.cross_entropy(logits, y)
+    grads = torch.autograd.grad(loss, weights + acts, create_graph=True, allow_unused=True)
+    pairs = [(w, g) for w, g in zip(weights, grads[: len(weights)], strict=True) if g is not None]
+    with torch.no_grad():
+        scores["snip"] = float(sum((w * g).abs().sum() for w, g in pairs))
+        scores["grad_norm"] = float(sum(g.norm() for _, g in pairs))
+        fisher_terms = []
+        for a, g in zip(acts, grads[len(weights):], strict=True):
+            if g is None:
+                continue
+            per_channel = (a * g).sum(tuple(range(2, a.dim()))) if a.dim() > 2 else a * g
+            fisher_terms.append(0.5 * per_channel.pow(2).mean(0).sum())
+        scores["fisher"] = float(sum(fisher_terms))
+    hg = torch.autograd.grad(
+        sum((g * g.detach()).sum() for _, g in pairs), [w for w, _ in pairs], allow_unused=True
+    )
+    with torch.no_grad():
+        hessian_terms = [(w * h).sum() for (w, _), h in zip(pairs, hg, strict=True) if h is not None]
+        scores["grasp"] = float(-sum(hessian_terms))
+    return scores
+
+
 FUNCTIONS: dict[str, Callable[[nn.Module, torch.Tensor, torch.Tensor], float]] = {
     "synflow": synflow,
     "snip": snip,
@@ -172,6 +268,7 @@ def proxy(name: str) -> Callable[[nn.Module, torch.Tensor, torch.Tensor], float]
 
 __all__ = [
     "FUNCTIONS",
+    "data_proxies",
     "PROXIES",
     "fisher",
     "grad_norm",
@@ -181,4 +278,5 @@ __all__ = [
     "proxy",
     "snip",
     "synflow",
+    "synflow_heads",
 ]
