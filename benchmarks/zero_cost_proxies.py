@@ -63,12 +63,11 @@ class Features(nn.Module):
 
     def __init__(self, net: NB201Network) -> None:
         super().__init__()
-        self.net = net
+        self.stem, self.cells, self.lastact, self.pool = net.stem, net.cells, net.lastact, net.global_pooling
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Stem, cells, last BN-ReLU and global pooling."""
-        n = self.net
-        return torch.flatten(n.global_pooling(n.lastact(n.cells(n.stem(x)))), 1)
+        """Stem, cells, last BN-ReLU and global pooling (the modules are ``net``'s own)."""
+        return torch.flatten(self.pool(self.lastact(self.cells(self.stem(x)))), 1)
 
 
 def arch_seed(seed: int, index: int) -> int:

@@ -106,3 +106,12 @@ def test_truth_is_matched_by_architecture_string(zc):
     best = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
     i = space.index(space.from_string(best))
     assert i != 6111 and truth.cifar10[i] == pytest.approx(94.373, abs=1e-3) == truth.cifar10.max()
+
+
+def test_synflow_heads_refuses_used_batchnorm(zc):
+    """The batch-of-two shortcut is exact only while BatchNorm is linear (zero mean and shift)."""
+    net, heads = zc.network_heads((3, 3, 3, 3, 3, 3), [10], 2, 1, 0)
+    net.train()
+    net(torch.randn(4, 3, 8, 8))  # updates the running means
+    with pytest.raises(ValueError, match="freshly initialised BatchNorm"):
+        P.synflow_heads(zc.Features(net), heads, (3, 8, 8))
