@@ -159,6 +159,7 @@ ORACLES.register("nats-tss", "nasarena.estimators.official:NATSTopologyOracle")
 ORACLES.register("nats-sss", "nasarena.estimators.official:NATSSizeOracle")
 ORACLES.register("nb201-12ep", "nasarena.estimators.nb201_12ep:NB201TwelveEpochOracle")
 ORACLES.register("supernet", "nasarena.estimators.oneshot.oracle:SupernetOracle")
+ORACLES.register("macro-supernet", "nasarena.estimators.oneshot.macro_oracle:MacroSupernetOracle")
 ORACLES.register("zero-cost", "nasarena.estimators.oneshot.zerocost:ZeroCostOracle")
 
 STRATEGIES = Registry("strategy", "nasarena.strategies")
