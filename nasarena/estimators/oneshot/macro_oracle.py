@@ -171,6 +171,11 @@ class MacroSupernetOracle(SupernetOracle):
         """Params (millions) of the sub-network at the supernet's width."""
         return self._cost(arch)[0]
 
+    def end_of_run(self) -> dict[str, Any]:
+        """Nothing: the supernet-quality measure needs a truth per architecture, which for a macro
+        space would be a live retraining of the whole sample (not wired)."""
+        return {}
+
     # ---- the final metric: a live retraining -----------------------------------------------------
     def live(self) -> Any:
         """The live oracle that retrains incumbents for the final metric (built on first use)."""
