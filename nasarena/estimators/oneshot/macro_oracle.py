@@ -7,8 +7,9 @@ architecture with the shared weights as they are now (accuracy on fixed images o
 half), so after each epoch the derived architecture is the incumbent. The supernet
 (:mod:`.macro_supernet`) shares weights by layer position and channel slice and computes one
 architecture at a time, so it trains in the ``uniform`` (``rsps``) and ``controller`` (``enas``)
-modes; the joint, Gumbel and sampled modes (``darts``, ``gdas``, ``setn``) are refused before any
-work (capabilities ``"supernet:uniform"``, ``"supernet:controller"`` only).
+modes, and on ``chain`` in ``gumbel`` (``gdas``: one straight-through Gumbel sample of every decision,
+logits per decision); the joint and sampled modes (``darts``, ``setn``), and Gumbel on ``residual``,
+are refused before any work (capabilities ``"supernet:<mode>"``).
 
 **Final metric** (harness only): a live retraining, from scratch, of the architecture at
 ``final_fidelity`` by the ``live`` oracle (:mod:`nasarena.estimators.live.oracle`) on the same
@@ -36,11 +37,18 @@ from nasarena.estimators.oneshot.macro_supernet import CONNECTIONS, build_macro_
 from nasarena.estimators.oneshot.oracle import SupernetOracle
 from nasarena.estimators.oneshot.search import SupernetSearch
 from nasarena.estimators.oneshot.settings import METHOD_MODES, SearchSettings
+from nasarena.estimators.oneshot.supernet import gumbel_hard
 from nasarena.spaces.base import Arch
 from nasarena.spaces.macro.space import MacroSpace
 
-#: The weight-step modes a macro supernet trains (one architecture per step).
-MACRO_MODES = ("uniform", "controller")
+#: The weight-step modes a macro supernet trains (one architecture per step; GDAS's Gumbel sample
+#: on ``chain``).
+MACRO_MODES = ("uniform", "controller", "gumbel")
+
+
+def macro_modes(space: MacroSpace) -> tuple[str, ...]:
+    """The modes the supernet of ``space`` trains: Gumbel only on ``chain`` (no connection decisions)."""
+    return MACRO_MODES if space.connection == "none" else MACRO_MODES[:2]
 
 
 class MacroSupernetSearch(SupernetSearch):
@@ -57,8 +65,8 @@ class MacroSupernetSearch(SupernetSearch):
         *,
         score_images: int = 512,
     ) -> None:
-        if settings.mode not in MACRO_MODES:
-            modes = ", ".join(m for m, k in METHOD_MODES.items() if k in MACRO_MODES)
+        if settings.mode not in macro_modes(space):
+            modes = ", ".join(m for m, k in METHOD_MODES.items() if k in macro_modes(space))
             raise StrategyError(
                 f"the {space.name} supernet trains one architecture per step (methods {modes}), "
                 f"not {settings.method!r} (mode {settings.mode!r})"
@@ -68,8 +76,36 @@ class MacroSupernetSearch(SupernetSearch):
         self.space = space
         init = torch.Generator().manual_seed(int(seed))
         net = build_macro_supernet(space, data.num_classes, width_mult, init)
+        cards = space.cardinalities
+        #: valid choices of the (decisions x most choices) logits; the rest are masked out
+        self.mask = torch.arange(max(cards))[None, :] < torch.tensor(cards)[:, None]
+        alphas = None
+        if settings.mode == "gumbel":  # architecture logits: 1e-3 * N(0, 1), as the NB201 search's
+            alphas = 1e-3 * torch.randn(self.mask.shape, generator=init) * self.mask
         self._arch_rng = np.random.default_rng([int(seed), 2])
-        self._setup(data, settings, epochs, net, None, seed, score_images)
+        self._setup(data, settings, epochs, net, alphas, seed, score_images)
+        self.mask = self.mask.to(data.device)
+
+    def gumbel(self, alphas: torch.Tensor, tau: float) -> Any:
+        """A straight-through Gumbel sample of one choice per decision that is a valid network (at most
+        ``max_reductions`` strides of 2: resampled, up to 1000 times)."""
+        logits = alphas.masked_fill(~self.mask, -math.inf)
+        for _ in range(1000):
+            hard = gumbel_hard(logits, tau, self.gen)
+            if self.space.is_valid(hard.index):
+                return hard
+        raise StrategyError(
+            f"gdas on {self.space.name}: 1000 Gumbel samples in a row downsample more than "
+            f"{self.space.max_reductions} times; the stride logits have collapsed"
+        )
+
+    def alpha_extras(self) -> dict[str, float]:
+        """The logits of every decision's valid choices as ``alpha:<decision>:<choice>``."""
+        if self.alphas is None:
+            return {}
+        a = self.alphas.detach().cpu().tolist()
+        cards = self.space.cardinalities
+        return {f"alpha:{d}:{c}": float(a[d][c]) for d, n in enumerate(cards) for c in range(n)}
 
     def _uniform_arch(self) -> Arch:
         """A uniform sample of the space (its own generator, seeded with the search)."""
@@ -158,8 +194,9 @@ class MacroSupernetOracle(SupernetOracle):
         )
 
     def capabilities(self) -> frozenset[str]:
-        """ "shared" in the uniform and controller modes, plus "multi-fidelity" with several epochs."""
-        return Oracle.capabilities(self) | {SHARED, *map(supernet_mode, MACRO_MODES)}
+        """ "shared" in the uniform and controller modes (and Gumbel on chain), plus "multi-fidelity"
+        with several epochs."""
+        return Oracle.capabilities(self) | {SHARED, *map(supernet_mode, macro_modes(self.space))}
 
     def _cost(self, arch: Arch) -> tuple[float, float]:
         """(params in millions, MFLOPs) of the sub-network as the supernet computes it."""
@@ -227,4 +264,4 @@ class MacroSupernetOracle(SupernetOracle):
         }
 
 
-__all__ = ["MACRO_MODES", "MacroSupernetOracle", "MacroSupernetSearch"]
+__all__ = ["MACRO_MODES", "MacroSupernetOracle", "MacroSupernetSearch", "macro_modes"]

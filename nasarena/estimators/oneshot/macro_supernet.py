@@ -18,9 +18,10 @@ channel slice** (as in slimmable networks and once-for-all supernets):
   another's; the stem is a 3x3 conv at the space's stem width, the head's linear layer is sliced by
   its input channels ``[:, :c_final]``.
 
-A forward takes :class:`~nasarena.estimators.oneshot.supernet.Fixed` (one architecture): the macro
-supernet trains in the ``uniform`` and ``controller`` modes only (no joint or Gumbel mixing of ops
-whose widths differ). :meth:`MacroSupernet.extract` builds the stand-alone
+A forward takes :class:`~nasarena.estimators.oneshot.supernet.Fixed` (one architecture) or, on
+``chain``, :class:`~nasarena.estimators.oneshot.supernet.Hard` (GDAS: one sampled architecture with
+straight-through weights per decision); there is no joint mixing of ops whose widths differ.
+:meth:`MacroSupernet.extract` builds the stand-alone
 :class:`~nasarena.spaces.macro.network.MacroNetwork` holding the sliced weights; the tests check
 that both compute the same function (train mode, where the stand-alone BatchNorms use batch
 statistics and have weight 1, bias 0). ``dense`` is not supported: its concatenated inputs have no
@@ -29,6 +30,7 @@ single largest width per position.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -36,7 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nasarena.errors import ConfigError
-from nasarena.estimators.oneshot.supernet import Fixed
+from nasarena.estimators.oneshot.supernet import Fixed, Hard
 from nasarena.spaces.base import Arch
 from nasarena.spaces.macro.cost import KERNEL, Plan, PlannedLayer, plan, scaled
 from nasarena.spaces.macro.network import MacroNetwork, build_network
@@ -97,6 +99,15 @@ class SharedPosition(nn.Module):
         return _bn(F.conv2d(x, self.proj[j].weight[: p.c_prev, :cj], stride=hwj // p.hw_in))
 
 
+def _straight_through(out: torch.Tensor, mode: Hard, decisions: Sequence[int]) -> torch.Tensor:
+    """``out`` times the chosen choices' weights plus the other choices' weights, for ``decisions``
+    (GDAS's straight-through form: value ``out``, gradient of the relaxed sample)."""
+    for k in decisions:
+        w, c = mode.weights[k], mode.index[k]
+        out = out * w[c] + (w.sum() - w[c])
+    return out
+
+
 def positions(space: MacroSpace, arch: Arch) -> list[int]:
     """The layer position (0-based) of each layer of ``arch``'s effective network."""
     return [
@@ -128,6 +139,7 @@ class MacroSupernet(nn.Module):
         )
         self.classifier = nn.Linear(self.c, num_classes)
         self._plans: dict[tuple[Arch, int], tuple[Plan, list[int]]] = {}
+        self._decision = {d.name: k for k, d in enumerate(space.decisions)}
 
     def plan_of(self, arch: Arch, resolution: int) -> tuple[Plan, list[int]]:
         """``arch``'s shapes at ``resolution`` and the position of each of its layers (memoised)."""
@@ -140,23 +152,51 @@ class MacroSupernet(nn.Module):
             hit = self._plans[key] = (p, positions(self.space, key[0]))
         return hit
 
-    def forward(self, x: torch.Tensor, mode: Fixed) -> torch.Tensor:
-        """Logits of ``x`` (N, 3, H, W) for the one architecture of ``mode``."""
-        if not isinstance(mode, Fixed):
+    def forward(self, x: torch.Tensor, mode: Fixed | Hard) -> torch.Tensor:
+        """Logits of ``x`` (N, 3, H, W) for the one architecture of ``mode``.
+
+        :class:`Hard` (GDAS, ``chain`` only): the architecture ``mode.index``, each layer's output
+        multiplied by the straight-through weights of its op, width and stride choices (value 1) plus
+        the other choices' (value 0) weights, the pooled features likewise by the depth's: the same
+        function, with a gradient for every decision of the network.
+        """
+        if isinstance(mode, Hard):
+            if self.space.connection != "none":
+                raise ConfigError(f"the {self.space.name} supernet has no Gumbel mode (chain only)")
+            arch: Arch = mode.index
+        elif isinstance(mode, Fixed):
+            arch = mode.arch
+        else:
             raise ConfigError(
-                f"the macro supernet computes one architecture at a time (Fixed), not {type(mode).__name__}"
+                f"the macro supernet computes one architecture at a time (Fixed, Hard), not "
+                f"{type(mode).__name__}"
             )
-        p, where = self.plan_of(mode.arch, x.shape[-1])
+        p, where = self.plan_of(arch, x.shape[-1])
         nodes = [_bn(self.stem(x))]
         for pl, pos in zip(p.layers, where, strict=True):
             shared = self.layers[pos]
             h = nodes[-1]
             for j, cj, hwj in pl.extras:
                 h = h + shared.match(pl, j, cj, hwj, nodes[j])
-            nodes.append(shared.op(pl, h))
+            out = shared.op(pl, h)
+            if isinstance(mode, Hard):
+                out = _straight_through(out, mode, self._layer_decisions(pos, pl))
+            nodes.append(out)
         out = F.relu(_bn(nodes[-1]))
         out = torch.flatten(F.adaptive_avg_pool2d(out, 1), 1)
+        if isinstance(mode, Hard):
+            out = _straight_through(out, mode, (0,))  # the depth decision
         return F.linear(out, self.classifier.weight[:, : p.c_final], self.classifier.bias)
+
+    def _layer_decisions(self, pos: int, pl: PlannedLayer) -> tuple[int, ...]:
+        """Indices of the active decisions of the layer at position ``pos``: op, width, stride."""
+        i = pos + 1
+        names = [f"op{i}"]
+        if pl.layer.width is not None:
+            names.append(f"width{i}")
+        if pl.layer.op != "identity":
+            names.append(f"stride{i}")
+        return tuple(self._decision[n] for n in names)
 
     @torch.no_grad()
     def extract(self, arch: Arch, resolution: int) -> MacroNetwork:

@@ -151,6 +151,10 @@ class SupernetSearch:
         probs = F.softmax(self.alphas.detach(), dim=-1)
         return tuple(int(v) for v in torch.multinomial(probs, 1, generator=self.gen).view(-1).tolist())
 
+    def gumbel(self, alphas: torch.Tensor, tau: float) -> Any:
+        """GDAS's straight-through sample of one choice per decision from ``alphas``."""
+        return gumbel_hard(alphas, tau, self.gen)
+
     def weight_mode(self, step: int, tau: float, archs: Sequence[Arch] | None) -> Any:
         """What weight step ``step`` trains, by the method's named mode (:data:`~.settings.MODES`):
         ``joint`` all ops by softmax(alphas), ``gumbel`` a straight-through Gumbel sample at ``tau``,
@@ -160,7 +164,7 @@ class SupernetSearch:
         if mode == "joint":
             return Joint(F.softmax(self.alphas.detach(), dim=-1))
         if mode == "gumbel":
-            return gumbel_hard(self.alphas.detach(), tau, self.gen)
+            return self.gumbel(self.alphas.detach(), tau)
         if mode == "uniform":
             return Fixed(self._uniform_arch())
         if mode == "sampled":
@@ -209,7 +213,7 @@ class SupernetSearch:
             elif method in ("darts", "gdas", "setn"):
                 xa, ya = self._arch_batch(perm_a, i)
                 probs = F.softmax(self.alphas, dim=-1)
-                a_mode: Any = gumbel_hard(self.alphas, tau, self.gen) if method == "gdas" else Joint(probs)
+                a_mode: Any = self.gumbel(self.alphas, tau) if method == "gdas" else Joint(probs)
                 self.a_opt.zero_grad(set_to_none=True)
                 self.net.zero_grad(set_to_none=True)
                 a = F.cross_entropy(self.net(xa, a_mode), ya)

@@ -17,7 +17,7 @@ from nasarena.estimators.base import SharedWork
 from nasarena.estimators.live.oracle import LiveOracle
 from nasarena.estimators.oneshot.macro_oracle import MacroSupernetOracle
 from nasarena.estimators.oneshot.macro_supernet import build_macro_supernet, positions
-from nasarena.estimators.oneshot.supernet import Fixed, Joint
+from nasarena.estimators.oneshot.supernet import Fixed, Hard, Joint
 from nasarena.registry import make_space
 from nasarena.results import schema as S
 
@@ -37,6 +37,7 @@ TINY = {
     "final_cache_dir": "none",
 }
 KWARGS = {
+    "gdas": {"batch_size": 16},
     "rsps": {"batch_size": 16, "candidates": 4},
     "enas": {"batch_size": 16, "candidates": 3, "controller_samples": 3, "weight_samples": 2},
 }
@@ -91,13 +92,13 @@ def _run(name: str, oracle: MacroSupernetOracle, seed: int = 0):
 
 
 @pytest.mark.parametrize("name", sorted(KWARGS))
-def test_rsps_and_enas_run_end_to_end_on_chain(name: str, oracle: MacroSupernetOracle) -> None:
+def test_rsps_enas_gdas_run_end_to_end_on_chain(name: str, oracle: MacroSupernetOracle) -> None:
     result = _run(name, oracle)
     t = result.trajectory
     shared = t[t[S.KIND] == "shared"]
     assert len(shared) == EPOCHS and (shared[S.COST] > 0).all()
     record = result.meta["strategy_config"]
-    assert record["weight_mode"] == {"rsps": "uniform", "enas": "controller"}[name]
+    assert record["weight_mode"] == {"rsps": "uniform", "enas": "controller", "gdas": "gumbel"}[name]
     per_epoch = record["per_epoch"]
     live = LiveOracle("synthetic", [TINY["final_fidelity"]], cache_dir="none", num_threads=1,
                       space=oracle.space, synthetic_train=48, synthetic_valid=8, synthetic_test=16,
@@ -114,13 +115,32 @@ def test_rsps_and_enas_run_end_to_end_on_chain(name: str, oracle: MacroSupernetO
     assert "retrained from scratch" in result.meta["oracle"]["final_metric_description"]
 
 
-@pytest.mark.parametrize("name", ["darts", "gdas", "setn"])
-def test_mixing_methods_are_refused_before_any_work(name: str) -> None:
-    fresh = MacroSupernetOracle(**TINY)
-    refusal = r"supernet mode '\w+'.*space 'chain'.*'controller', 'uniform'"
+@pytest.mark.parametrize(("name", "space"), [("darts", "chain"), ("setn", "chain"), ("gdas", "residual")])
+def test_methods_without_their_mode_are_refused_before_any_work(name: str, space: str) -> None:
+    tiny = {**TINY, "space": space}
+    fresh = MacroSupernetOracle(**tiny)
+    has = "'controller', 'gumbel', 'uniform'" if space == "chain" else "'controller', 'uniform'"
+    refusal = rf"supernet mode '\w+'.*space '{space}'.*\(it trains {has}\)"
     with pytest.raises(UnsupportedError, match=refusal):
-        run(RunConfig(name, {}, "macro-supernet", TINY, 0, Budget(max_evals=10)), fresh)
+        run(RunConfig(name, {}, "macro-supernet", tiny, 0, Budget(max_evals=10)), fresh)
     assert fresh.search is None  # nothing was trained
+
+
+def test_gumbel_mode_computes_the_sampled_network_and_reaches_every_active_decision() -> None:
+    space = make_space("chain", max_layers=3)
+    net = build_macro_supernet(space, 10, 0.25, torch.Generator().manual_seed(3)).train()
+    x = torch.randn(4, 3, 16, 16, generator=torch.Generator().manual_seed(4))
+    arch = space.from_string("conv3x3:32:s2/maxpool3x3:s1")  # depth 2: layer 3 does not exist
+    cards = space.cardinalities
+    alphas = torch.zeros(len(cards), max(cards), requires_grad=True)
+    probs = torch.softmax(alphas, dim=-1)
+    one_hot = torch.zeros_like(probs)
+    one_hot[torch.arange(len(arch)), torch.tensor(arch)] = 1.0
+    out = net(x, Hard(tuple(arch), one_hot - probs.detach() + probs))
+    assert torch.allclose(out, net(x, Fixed(arch)), atol=1e-5)
+    out.logsumexp(1).sum().backward()
+    reached = {space.decisions[d].name for d in range(len(cards)) if alphas.grad[d].abs().sum() > 0}
+    assert reached == {"depth", "op1", "width1", "stride1", "op2", "stride2"}  # active ones only
 
 
 def test_rsps_runs_on_residual_and_the_oracle_refuses_a_mixing_method_itself() -> None:
