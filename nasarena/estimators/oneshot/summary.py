@@ -134,7 +134,8 @@ def quality_sentence(runs: pd.DataFrame) -> str:
             f"budget: C={values('C')}, N={values('N')}, {values('supernet epochs')} epoch(s) on "
             f"{values('data')} {values('px')}px images ({values('weight images')} for weights, "
             f"{values('arch images')} for the architecture half), supernet s = its measured training "
-            f"seconds. Measured after the run, off its clock.")
+            f"seconds. Measured after the run, off its clock. — marks a correlation that is undefined "
+            f"(a constant side, e.g. all top-k scores tied); seed means leave those out.")
 
 
 def drift_runs(meta: Sequence[dict[str, Any]]) -> pd.DataFrame:
