@@ -90,7 +90,9 @@ def study_ranking(traj: pd.DataFrame, table: pd.DataFrame, space: str | None,
                      f"warm-started trainings (at {fids}) and from-scratch trainings at {best} of the same "
                      f"architectures: {_tau_text(tau, p, len(archs))}.")
     if space == "nb201" and oracle != "nb201-lite":
-        for what, values in (("warm-started", warm), ("from-scratch", fresh.groupby(level=1).mean())):
+        top = fresh.groupby(level=0).size().idxmax() if len(fresh) else None
+        scratch = fresh.loc[top] if top is not None else fresh
+        for what, values in (("warm-started", warm), (f"from-scratch (at {top})", scratch)):
             if len(values) < MIN_ARCHS:
                 continue
             ref = nb201_reference(list(values.index))

@@ -196,3 +196,15 @@ def test_the_benchmark_script_writes_the_record_the_report_reads(tmp_path, capsy
     assert len(lines) >= 5 and all(f"- {line}" in printed for line in lines)  # the same numbers
     record = json.loads((tmp_path / BENCHMARK_FILE).read_text(encoding="utf-8"))
     assert len(record["children"]) == 2 and len(record["children"][0]["curve_warm"]) == 2
+
+
+def test_warm_starts_stored_before_the_morphism_column_are_counted_as_not_recorded(warm_study):
+    from nasarena.results.aggregate import run_table
+    from nasarena.results.inheritance import per_run, warm_table
+
+    study = load_study(warm_study)
+    traj = study.trajectories.assign(**{S.MORPHISM: ""})
+    shown = warm_table(per_run(traj, run_table(traj, study.runs))).set_index(S.STRATEGY)
+    re_row = shown.loc["regularized-evolution"]
+    assert re_row["kind not recorded (%)"] == pytest.approx(re_row["warm starts (% of evaluations)"])
+    assert re_row["exact (%)"] == re_row["approximate (%)"] == re_row["lamarckian (%)"] == 0
