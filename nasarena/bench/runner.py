@@ -406,6 +406,9 @@ def run(config: RunConfig, oracle: Oracle | None = None,
             offer = getattr(strategy, "offer", None)
             if offer is not None:
                 offer(capabilities)
+            begin = getattr(oracle, "start_of_run", None)  # duck-typed oracles may lack the base's no-op
+            if begin is not None:
+                begin()
             loop = _Loop(config, oracle, strategy, oracle_rng, {} if arch_cache is None else arch_cache,
                          capabilities)
             loop.loop()

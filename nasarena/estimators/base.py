@@ -371,6 +371,14 @@ class Oracle:
             raise ConfigError(f"oracle {self.name!r} offers fidelities [{offered}], not {fidelity.key()!r}")
         return fidelity
 
+    def start_of_run(self) -> None:
+        """Called by the runner before a run's first evaluation. An oracle whose answers depend on
+        state that runs build (``supernet``'s trained weights) drops it here, so that one oracle
+        object can serve a study's runs one after the other (as a worker process does) and every run
+        still sees what a fresh oracle would give: a run's results never depend on which runs the
+        same process ran before. The base is a pure function of (architecture, fidelity, draw) and
+        has nothing to drop."""
+
     def end_of_run(self) -> dict[str, Any]:
         """Harness-only measurements of the oracle's state after a run's last evaluation, stored in
         the run record as ``meta["oracle_measures"]`` (e.g. ``supernet``'s ``quality_sample``: how

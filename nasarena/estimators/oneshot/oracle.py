@@ -275,6 +275,13 @@ class SupernetOracle(NB201TableFinal):
 
 
 
+    def start_of_run(self) -> None:
+        """A new run starts from no supernet: the previous run's trained weights are dropped, so a
+        run without shared work (random search scoring on the supernet) scores on the untrained
+        supernet of seed 0, exactly as on a fresh oracle, whichever runs came before it."""
+        self._search = None
+        self.trained_seconds = 0.0
+
     def end_of_run(self) -> dict[str, Any]:
         """With ``quality_sample`` > 0: how good the trained supernet is (harness only, off the clock;
         :func:`~nasarena.estimators.oneshot.quality.supernet_quality`), as ``{"supernet_quality": ...}``.
