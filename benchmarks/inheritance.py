@@ -19,6 +19,12 @@ It prints, all on validation accuracy (%) of the generated dataset, CPU unless `
   (does inheritance bias the ranking?), beside the same tau for 1-epoch from-scratch trainings,
   and, for NB201, both against the NB201 table (cifar10-valid, ``nb201-lite``).
 
+``--out DIR`` also writes these results as ``DIR/inheritance_benchmark.json`` (format
+``nasarena.inheritance-benchmark/1``, see docs/inheritance.md): with DIR a study folder (e.g. the one
+``benchmarks/inheritance_search.py --out DIR`` writes), ``nasarena report DIR`` shows the same
+numbers in its "Inheritance" section (computed by ``nasarena.results.inheritance_ranking``, which
+this script prints from).
+
 Parents' training time is not counted for either arm (both need a trained parent in a search; the
 warm start just uses it). With CIFAR in a local folder, ``--dataset cifar10 --data-dir DIR`` runs the
 same comparison unchanged (not run here: no CIFAR on this machine).
@@ -26,24 +32,34 @@ same comparison unchanged (not run here: no CIFAR on this machine).
     python benchmarks/inheritance.py                       # NB201, 12 children, 4 epochs, C=8, N=1
     python benchmarks/inheritance.py --kinds exact         # only function-preserving children
     python benchmarks/inheritance.py --space residual      # a macro space
+    python benchmarks/inheritance.py --out runs/inherit    # + the record for `nasarena report runs/inherit`
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from nasarena.estimators.base import Fidelity
 from nasarena.estimators.live.cache import EvalCache
 from nasarena.estimators.live.oracle import LiveOracle
 from nasarena.registry import make_space
-from nasarena.results.stats import tost
+from nasarena.results.inheritance_ranking import (
+    BENCHMARK_FILE,
+    BENCHMARK_FORMAT,
+    benchmark_lines,
+    benchmark_summary,
+    nb201_reference,
+)
 from nasarena.spaces.morphisms import KINDS, kind_of
+
+ARMS = ("scratch", "warm", "scratch1", "warm1")
 
 
 def pick_child(space, arch, kinds, rng):
@@ -52,15 +68,15 @@ def pick_child(space, arch, kinds, rng):
     return options[int(rng.integers(len(options)))] if options else None
 
 
-def cumulative_seconds(cache: EvalCache, ev) -> np.ndarray:
-    """Cumulative training seconds after each epoch (the record's per-epoch times)."""
-    return np.cumsum(cache.get(ev.handle)["epoch_seconds"])
-
-
-def seconds_to_reach(curve, cum, target: float) -> float:
-    """Training seconds until ``curve`` first reaches ``target`` (inf when it never does)."""
-    hit = np.flatnonzero(np.asarray(curve) >= target)
-    return float(cum[hit[0]]) if len(hit) else float("inf")
+def child_record(row: dict, cache: EvalCache, table: float | None) -> dict:
+    """One child of the benchmark's record (format: nasarena.results.inheritance_ranking)."""
+    seconds = {arm: list(cache.get(row[arm].handle)["epoch_seconds"]) for arm in ("scratch", "warm", "warm1")}
+    return {"child": row["child"], "parent": row["parent_arch"], "kind": row["kind"],
+            "parent_score": row["parent"], **{arm: row[arm].score for arm in ARMS},
+            "curve_scratch": list(row["scratch"].curve), "curve_warm": list(row["warm"].curve),
+            "seconds_scratch": seconds["scratch"], "seconds_warm": seconds["warm"],
+            "seconds_warm1": float(sum(seconds["warm1"])),
+            "table": None if table is None or not np.isfinite(table) else float(table)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help=f"folder to write {BENCHMARK_FILE} into (a study folder, "
+                   "e.g. benchmarks/inheritance_search.py --out's, so that `nasarena report` shows it)")
     args = p.parse_args(argv)
 
     space = make_space(args.space)
@@ -117,66 +135,33 @@ def main(argv: list[str] | None = None) -> int:
             continue
         kind = json.loads(cache.get(arms["warm"].handle)["morphism"])["kind"]
         rows.append({"child": space.to_string(child), "kind": kind, "parent": parent.score,
-                     **{k: ev for k, ev in arms.items()},
-                     "cum_scratch": cumulative_seconds(cache, arms["scratch"]),
-                     "cum_warm": cumulative_seconds(cache, arms["warm"])})
+                     "parent_arch": space.to_string(parent_arch), **{k: ev for k, ev in arms.items()}})
         r = rows[-1]
         print(f"{len(rows):3d} {kind:<11} parent {parent.score:5.1f}  scratch {r['scratch'].score:5.1f} "
               f"warm {r['warm'].score:5.1f}  1-epoch scratch {r['scratch1'].score:5.1f} "
               f"warm {r['warm1'].score:5.1f}  {r['child']}", flush=True)
 
-    counts = ", ".join(f"{k}: {sum(r['kind'] == k for r in rows)}" for k in KINDS)
-    print(f"\n{len(rows)} children ({counts}); {time.perf_counter() - t0:.0f} s wall")
-    print("mean validation accuracy (%) after each epoch vs mean cumulative training seconds:")
-    for arm in ("scratch", "warm"):
-        curves = np.array([r[arm].curve for r in rows])
-        cums = np.array([r[f"cum_{arm}"] for r in rows])
-        pts = ", ".join(f"{c:.1f}s {a:.1f}" for c, a in zip(cums.mean(0), curves.mean(0), strict=True))
-        print(f"  {arm:<8} {pts}")
-    ratios = []
-    for r in rows:
-        target, total = r["scratch"].score, float(r["cum_scratch"][-1])
-        candidates = [seconds_to_reach(r["warm"].curve, r["cum_warm"], target)]
-        w1 = r["warm1"]
-        if w1.score >= target:  # the 1-epoch warm start (own short schedule) already reaches it
-            candidates.append(float(cache.get(w1.handle)["epoch_seconds"][0]))
-        ratios.append(min(candidates) / total)
-    ratios = np.array(ratios)
-    finite = ratios[np.isfinite(ratios)]
-    print(f"warm-start seconds to reach the from-scratch final accuracy / from-scratch seconds: median "
-          f"{np.median(ratios):.2f}; <= 0.5 for {np.sum(ratios <= 0.5)}/{len(ratios)} children; never "
-          f"reached (within {args.epochs} epochs) for {len(ratios) - len(finite)}")
-    for k in KINDS:
-        sel = np.array([r["kind"] == k for r in rows])
-        if sel.any():
-            print(f"  {k:<11} median ratio {np.median(ratios[sel]):.2f} over {sel.sum()} children")
-    warm = np.array([r["warm"].score for r in rows])
-    scratch = np.array([r["scratch"].score for r in rows])
-    print(f"final validation accuracy after {args.epochs} epochs, mean over children: warm "
-          f"{warm.mean():.2f}, scratch {scratch.mean():.2f} (difference {np.mean(warm - scratch):+.2f} "
-          f"points)")
-    if np.any(warm != scratch):
-        w = stats.wilcoxon(warm, scratch)
-        print(f"  paired Wilcoxon signed-rank (difference): p = {w.pvalue:.3g}")
-    t = tost(warm, scratch, args.margin, paired=True)
-    print(f"  paired TOST within +-{args.margin} points (equivalence): p = {t.p_value:.3g}, 90% CI of the "
-          f"difference [{t.ci_low:+.2f}, {t.ci_high:+.2f}]")
-    w1 = np.array([r["warm1"].score for r in rows])
-    s1 = np.array([r["scratch1"].score for r in rows])
-    tau_w = stats.kendalltau(w1, scratch).statistic
-    tau_s = stats.kendalltau(s1, scratch).statistic
-    print(f"Kendall tau vs the {args.epochs}-epoch from-scratch accuracies of the same children: 1-epoch "
-          f"warm start {tau_w:.3f}, 1-epoch from scratch {tau_s:.3f}")
-    if space.name == "nb201" and args.dataset == "synthetic":
-        from nasarena.estimators.nb201_lite import NB201LiteOracle
-
-        ref = np.array([NB201LiteOracle("cifar10-valid").final_metric(space.from_string(r["child"]))
-                        for r in rows])
-        taus = {name: stats.kendalltau(v, ref).statistic for name, v in
-                (("1-epoch warm", w1), ("1-epoch scratch", s1), (f"{args.epochs}-epoch warm", warm),
-                 (f"{args.epochs}-epoch scratch", scratch))}
-        print("Kendall tau vs NB201 cifar10-valid (200-epoch validation accuracy): " +
-              ", ".join(f"{name} {tau:.3f}" for name, tau in taus.items()))
+    print(f"\n{len(rows)} children; {time.perf_counter() - t0:.0f} s wall")
+    nb201 = space.name == "nb201"
+    ref = nb201_reference([r["child"] for r in rows]) if nb201 else None
+    record = {"format": BENCHMARK_FORMAT, "command": "python benchmarks/inheritance.py " + " ".join(
+                  argv if argv is not None else sys.argv[1:]),
+              "space": space.name, "dataset": args.dataset, "epochs": args.epochs,
+              "fidelity": full.key(), "short_fidelity": short.key(), "seed_text": "seed 0",
+              "margin": args.margin,
+              "children": [child_record(r, cache, None if ref is None else ref[i])
+                           for i, r in enumerate(rows)]}
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / BENCHMARK_FILE).write_text(json.dumps(record, indent=1), encoding="utf-8")
+        print(f"wrote {out / BENCHMARK_FILE} (`nasarena report {out}` shows it in its Inheritance "
+              f"section when {out} is a study folder)")
+    summary = benchmark_summary(record)
+    print("mean over children after each epoch (validation accuracy %, cumulative training seconds):")
+    print(summary["curves"].to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    for line in benchmark_lines(record, summary):
+        print(f"- {line}")
     return 0
 
 

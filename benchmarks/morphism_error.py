@@ -18,7 +18,7 @@ import argparse
 import numpy as np
 import torch
 
-from nasarena.estimators.live.morphism import function_gap, inherit
+from nasarena.estimators.live.morphism import function_gap, inherit, randomise_bn
 from nasarena.spaces.morphisms import kind_of
 from nasarena.spaces.nb201 import OPS, NB201Space
 from nasarena.spaces.nb201_torch import build_network
@@ -29,13 +29,7 @@ EDGE = 3  # 3<-0
 def randomised(arch, channels, cells, g):
     """A network of ``arch`` with BN affine parameters and running statistics away from defaults."""
     model = build_network(arch, 10, channels, cells, generator=g)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
-                m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.5)
-                m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.5)
-                m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
+    randomise_bn(model, g, spread=0.5)
     return model
 
 

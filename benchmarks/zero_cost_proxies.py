@@ -54,6 +54,7 @@ from nasarena.spaces.nb201_torch import NB201Network, build_network, reset_param
 DATASETS = {"cifar10": (10, 32), "cifar100": (100, 32), "ImageNet16-120": (120, 16)}
 GROUPS = {"data-free": ("synflow", "params", "flops"),
           "data": ("snip", "grad_norm", "grasp", "fisher", "jacob_cov", "naswot")}
+SHARED_NB201 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nb201"
 COLUMNS = ["position", "arch_index", "dataset", "proxy", "score", "seconds"]
 
 
@@ -62,12 +63,11 @@ class Features(nn.Module):
 
     def __init__(self, net: NB201Network) -> None:
         super().__init__()
-        self.net = net
+        self.stem, self.cells, self.lastact, self.pool = net.stem, net.cells, net.lastact, net.global_pooling
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Stem, cells, last BN-ReLU and global pooling."""
-        n = self.net
-        return torch.flatten(n.global_pooling(n.lastact(n.cells(n.stem(x)))), 1)
+        """Stem, cells, last BN-ReLU and global pooling (the modules are ``net``'s own)."""
+        return torch.flatten(self.pool(self.lastact(self.cells(self.stem(x)))), 1)
 
 
 def arch_seed(seed: int, index: int) -> int:
@@ -214,30 +214,55 @@ def correlations(scores: np.ndarray, truth: np.ndarray) -> tuple[int, int, float
     return n, int((~ok).sum()), rho, tau
 
 
-def truth_table() -> pd.DataFrame:
-    """NB201 200-epoch test accuracy (seed mean) per architecture index and dataset."""
-    t = pd.read_parquet(nb201_test_accuracy_path()).set_index("index")
-    return pd.DataFrame({ds: t[f"{ds}_test_acc_200ep_mean"] for ds in DATASETS})
+def truth_table(shared: Path | None = SHARED_NB201) -> pd.DataFrame:
+    """NB201 200-epoch test accuracy (seed mean) per architecture, indexed like ``NB201Space.from_index``
+    (not the official NB201 index: rows are matched through the official strings): cifar10 (trained on
+    train+valid), cifar100, ImageNet16-120 (the table shipped with nasarena) and, when the reference
+    folder is there, cifar10-valid (trained on the train half; the number the paper's notebook reads)."""
+    space = NB201Space()
+    strings = [space.to_string(space.from_index(i)) for i in range(space.size)]
+    t = pd.read_parquet(nb201_test_accuracy_path()).set_index("arch_str").loc[strings]
+    truth = pd.DataFrame({ds: t[f"{ds}_test_acc_200ep_mean"].to_numpy() for ds in DATASETS})
+    valid = shared / "cifar10-valid_full_metrics.csv" if shared else None
+    if valid is not None and valid.exists():
+        v = pd.read_csv(valid, usecols=["arch_str", "test-accuracy"]).set_index("arch_str").loc[strings]
+        truth.insert(1, "cifar10-valid", v["test-accuracy"].to_numpy())
+    return truth
 
 
 def table(df: pd.DataFrame, truth: pd.DataFrame) -> str:
-    """The markdown correlation table: per proxy and dataset, n, rho and tau."""
-    lines = ["| proxy | " + " | ".join(f"{ds} n | rho | tau" for ds in DATASETS) + " | s/arch (3 datasets) |",
-             "|---|" + "---|---|---|" * len(DATASETS) + "---|"]
+    """The markdown correlation table: per proxy and truth column, n, rho and tau (the cifar10-valid
+    column correlates the cifar10 network's scores, 10 classes at 32 px, with that table)."""
+    cols = list(truth.columns)
+    lines = ["| proxy | " + " | ".join(f"{c} n | rho | tau" for c in cols) + " | s/arch (3 datasets) |",
+             "|---|" + "---|---|---|" * len(cols) + "---|"]
     for name in GROUPS["data-free"] + GROUPS["data"]:
         sub = df[df.proxy == name]
         if sub.empty:
             continue
         cells = []
-        for ds in DATASETS:
-            d = sub[sub.dataset == ds]
-            truth_d = truth.loc[d.arch_index, ds].to_numpy(float)
+        for col in cols:
+            d = sub[sub.dataset == ("cifar10" if col == "cifar10-valid" else col)]
+            truth_d = truth.loc[d.arch_index, col].to_numpy(float)
             n, bad, rho, tau = correlations(d.score.to_numpy(float), truth_d)
             cells.append(f"{n}{f' (+{bad} not finite)' if bad else ''} | {rho:+.3f} | {tau:+.3f}")
-        per_arch = sub.groupby("arch_index").seconds.sum().mean() if name != "synflow" else \
-            sub.drop_duplicates(["arch_index", "seconds"]).groupby("arch_index").seconds.sum().mean()
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {per_arch:.3f} |")
+        # one pass gives synflow for cifar10 and cifar100 (same seconds on both rows): count it once
+        per_arch = sub.drop_duplicates(["arch_index", "seconds"]) if name == "synflow" else sub
+        lines.append(f"| {name} | " + " | ".join(cells) +
+                     f" | {per_arch.groupby('arch_index').seconds.sum().mean():.3f} |")
     return "\n".join(lines)
+
+
+def export_synflow(df: pd.DataFrame, path: Path) -> int:
+    """Write the per-architecture synflow scores (one column per dataset) as a compressed Parquet file;
+    params and flops are left out (:func:`nasarena.spaces.nb201_cost.params_and_flops` recomputes them)."""
+    space = NB201Space()
+    wide = df[df.proxy == "synflow"].pivot_table(index=["arch_index", "position"], columns="dataset",
+                                                 values="score", aggfunc="first")
+    wide = wide.reset_index().rename(columns={ds: f"synflow_{ds}" for ds in DATASETS})
+    wide.insert(1, "arch_str", [space.to_string(space.from_index(int(i))) for i in wide.arch_index])
+    wide.sort_values("position").to_parquet(path, index=False, compression="zstd")
+    return len(wide)
 
 
 def measure(a: argparse.Namespace) -> None:
@@ -283,6 +308,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", help="folder of the per-chunk CSVs (and settings.json)")
     p.add_argument("--group", choices=tuple(GROUPS), help="score this group's proxies")
     p.add_argument("--table", action="store_true", help="print the table from the complete chunks")
+    p.add_argument("--export", help="write the synflow scores per architecture to this Parquet file")
     p.add_argument("--measure", type=int, default=0, help="time each proxy on this many architectures")
     p.add_argument("--limit", type=int, default=0, help="stop after this many architectures (0: all)")
     p.add_argument("--chunk", type=int, default=25)
@@ -298,8 +324,8 @@ def main(argv: list[str] | None = None) -> None:
     if a.measure:
         measure(a)
         return
-    if not a.out or not (a.group or a.table):
-        raise SystemExit("give --out with --group and/or --table (or --measure N)")
+    if not a.out or not (a.group or a.table or a.export):
+        raise SystemExit("give --out with --group, --table and/or --export (or --measure N)")
     try:
         if a.group:
             run_group(a)
@@ -310,6 +336,9 @@ def main(argv: list[str] | None = None) -> None:
                   f"architectures in a uniform order (seed {a.seed}); data proxies on one batch of "
                   f"{a.batch_size} generated images (not CIFAR); n = architectures behind each figure.\n")
             print(table(df, truth_table()))
+        if a.export:
+            n = export_synflow(load_results(Path(a.out)), Path(a.export))
+            print(f"{n} architectures' synflow scores written to {a.export}")
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -159,8 +159,8 @@ ORACLES.register("nats-tss", "nasarena.estimators.official:NATSTopologyOracle")
 ORACLES.register("nats-sss", "nasarena.estimators.official:NATSSizeOracle")
 ORACLES.register("nb201-12ep", "nasarena.estimators.nb201_12ep:NB201TwelveEpochOracle")
 ORACLES.register("supernet", "nasarena.estimators.oneshot.oracle:SupernetOracle")
+ORACLES.register("macro-supernet", "nasarena.estimators.oneshot.macro_oracle:MacroSupernetOracle")
 ORACLES.register("zero-cost", "nasarena.estimators.oneshot.zerocost:ZeroCostOracle")
-ORACLES.register("with-proxy", "nasarena.estimators.oneshot.with_proxy:WithProxy")  # base + proxy scores
 
 STRATEGIES = Registry("strategy", "nasarena.strategies")
 STRATEGIES.register("random", "nasarena.strategies.random_search:RandomSearch")

@@ -222,7 +222,7 @@ def inheritance_blocks(study: Any, table: pd.DataFrame, study_dir: Path, out: Pa
     from nasarena.results.inheritance_ranking import benchmark_blocks, study_ranking_blocks
 
     traj = study.trajectories
-    bench = benchmark_blocks(study_dir, rng, margin, alpha)
+    bench = benchmark_blocks(study_dir, alpha)
     has_warm = S.KIND in traj and bool((traj[S.KIND] == WARM).any())
     if not has_warm and not bench:
         return []

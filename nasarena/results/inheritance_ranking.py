@@ -90,7 +90,9 @@ def study_ranking(traj: pd.DataFrame, table: pd.DataFrame, space: str | None,
                      f"warm-started trainings (at {fids}) and from-scratch trainings at {best} of the same "
                      f"architectures: {_tau_text(tau, p, len(archs))}.")
     if space == "nb201" and oracle != "nb201-lite":
-        for what, values in (("warm-started", warm), ("from-scratch", fresh.groupby(level=1).mean())):
+        top = fresh.groupby(level=0).size().idxmax() if len(fresh) else None
+        scratch = fresh.loc[top] if top is not None else fresh
+        for what, values in (("warm-started", warm), (f"from-scratch (at {top})", scratch)):
             if len(values) < MIN_ARCHS:
                 continue
             ref = nb201_reference(list(values.index))
@@ -150,9 +152,13 @@ def child_ratio(c: dict[str, Any]) -> float:
     return min(candidates) / float(cum_s[-1])
 
 
-def benchmark_summary(data: dict[str, Any], rng: np.random.Generator, margin: float,
-                      alpha: float) -> dict[str, Any]:
-    """Everything the benchmark prints and the report shows, computed once from its record."""
+def benchmark_summary(data: dict[str, Any], alpha: float = 0.05, seed: int = 0) -> dict[str, Any]:
+    """Everything the benchmark prints and the report shows, computed once from its record.
+
+    The equivalence margin is the record's own (the benchmark's ``--margin``) and the bootstrap is
+    seeded with ``seed``, so the script's output and the report give the same numbers."""
+    rng = np.random.default_rng(seed)
+    margin = float(data.get("margin", 2.0))
     kids = data["children"]
     epochs = int(data["epochs"])
     col = lambda k: np.array([float(c[k]) for c in kids])  # noqa: E731
@@ -178,22 +184,24 @@ def benchmark_summary(data: dict[str, Any], rng: np.random.Generator, margin: fl
             taus[f"{name} vs NB201 table ({NB201_REFERENCE})"] = kendall(col(key)[keep], ref[keep])
     return {"n": len(kids), "kinds": {k: kinds.count(k) for k in sorted(set(kinds))}, "curves": curves,
             "ratios": ratios, "ratio_by_kind": by_kind, "comparison": c, "tost": t,
-            "outcome": decide_equivalence(t.p_value, c.p_value, ci, margin, alpha), "taus": taus}
+            "outcome": decide_equivalence(t.p_value, c.p_value, ci, margin, alpha), "taus": taus,
+            "margin": margin}
 
 
-def benchmark_lines(data: dict[str, Any], s: dict[str, Any], margin: float) -> list[str]:
+def benchmark_lines(data: dict[str, Any], s: dict[str, Any]) -> list[str]:
     """The benchmark's findings as sentences (every number says what it is)."""
-    epochs, r, c, t = int(data["epochs"]), s["ratios"], s["comparison"], s["tost"]
+    epochs, r, c, t, margin = int(data["epochs"]), s["ratios"], s["comparison"], s["tost"], s["margin"]
     finite = np.isfinite(r)
     kinds = ", ".join(f"{k} {n}" for k, n in s["kinds"].items())
+    ratio = lambda v: f"{v:.2f}" if np.isfinite(v) else "never (within the epochs)"  # noqa: E731
     lines = [f"{s['n']} children of trained parents ({kinds}) on live {data.get('space')} "
              f"({data.get('dataset')}, {data.get('fidelity')}; one training seed per arm, "
              f"{data.get('seed_text', 'seed 0')}); the parents' training is counted for neither arm.",
              f"Warm-start training seconds to reach the child's from-scratch {epochs}-epoch validation "
-             f"accuracy, as a ratio of the from-scratch training's seconds: median {np.median(r):.2f}; "
+             f"accuracy, as a ratio of the from-scratch training's seconds: median {ratio(np.median(r))}; "
              f"<= {GOAL:g} (the goal) for {int(np.sum(r <= GOAL))}/{len(r)} children; never reached "
              f"within {epochs} epochs for {int((~finite).sum())}. Median by kind: " +
-             ", ".join(f"{k} {v:.2f}" for k, v in s["ratio_by_kind"].items()) + ".",
+             ", ".join(f"{k} {ratio(v)}" for k, v in s["ratio_by_kind"].items()) + ".",
              f"Final validation accuracy after {epochs} epochs, mean over children: warm {c.mean_x:.2f}, "
              f"from scratch {c.mean_y:.2f} (warm − scratch {c.mean_diff:+.2f}, 95% CI "
              f"[{c.mean_diff_low:+.2f}, {c.mean_diff_high:+.2f}]); paired Wilcoxon p = {p_text(c.p_value)}; "
@@ -203,15 +211,17 @@ def benchmark_lines(data: dict[str, Any], s: dict[str, Any], margin: float) -> l
     return lines
 
 
-def benchmark_blocks(study_dir: Path, rng: np.random.Generator, margin: float,
-                     alpha: float) -> list[tuple[str, Any]]:
+def benchmark_blocks(study_dir: Path, alpha: float = 0.05) -> list[tuple[str, Any]]:
     """The report blocks of the benchmark's record in ``study_dir`` (none when it has none)."""
     data = load_benchmark(study_dir)
     if data is None:
         return []
-    s = benchmark_summary(data, rng, margin, alpha)
+    s = benchmark_summary(data, alpha)
+    command = f" (`{data['command']}`)" if data.get("command") else ""
     return [("h3", f"Warm-started vs from-scratch children ({BENCHMARK_FILE}, benchmarks/inheritance.py)"),
-            ("list", benchmark_lines(data, s, margin)),
+            ("p", f"From the benchmark's record in the study folder{command}; the equivalence margin is "
+                  f"the benchmark's (±{s['margin']:g} accuracy points)."),
+            ("list", benchmark_lines(data, s)),
             ("p", "Mean over children after each epoch (validation accuracy, %; cumulative measured "
                   "training seconds):"),
             ("table", s["curves"])]

@@ -30,8 +30,12 @@ through a 1x1 projection + BN (gamma = beta = 0), in a concat (dense) into a con
 (zero weights for the new channels); a sum input of the same shape (no projection) is approximate,
 a concat into a pool Lamarckian, a removed input approximate. Wider (one conv layer's width grown,
 nothing else changed) is exact by Net2Wider (:mod:`nasarena.spaces.wider`) in chain and dense, and in
-residual unless a summand switches between identity and projection (then Lamarckian). Deeper is not
-implemented (see docs/inheritance.md).
+residual unless a summand switches between identity and projection (then Lamarckian). Deeper (one
+stride-1 conv layer inserted, :mod:`nasarena.spaces.deeper`) is exact in residual and dense, where
+the layer after it also takes the new layer's input (a zero-output BN in the sum; zero weights in
+the concat), and in the chain approximate: exact in eval mode only (an identity-initialised layer
+whose new BN uses batch statistics in train mode). Other depth changes are Lamarckian, their
+tensors copied through a layer alignment (:func:`nasarena.spaces.deeper.align_layers`).
 """
 
 from __future__ import annotations
@@ -70,10 +74,12 @@ class Change:
     parent_op: str
     child_op: str
     kind: str
+    note: str = ""
 
     def text(self) -> str:
-        """``"edge 1<-0: none -> nor_conv_3x3 (exact)"``, for records and logs."""
-        return f"{self.where}: {self.parent_op} -> {self.child_op} ({self.kind})"
+        """``"edge 1<-0: none -> nor_conv_3x3 (exact)"`` (the note after the kind), for records and logs."""
+        note = f"; {self.note}" if self.note else ""
+        return f"{self.where}: {self.parent_op} -> {self.child_op} ({self.kind}{note})"
 
 
 def _nb201_changes(parent: Arch, child: Arch) -> list[Change]:
@@ -90,6 +96,12 @@ def _macro_changes(space: SearchSpace, parent: Arch, child: Arch) -> list[Change
     :data:`MACRO_RULES`; any other difference (depth, width, stride, connections) is Lamarckian."""
     p_layers, c_layers = space.effective(parent), space.effective(child)  # what the network builds
     if len(p_layers) != len(c_layers):
+        from nasarena.spaces.deeper import find_insertion
+
+        ins = find_insertion(space, parent, child)
+        if ins is not None:  # deeper: one inserted layer (nasarena.spaces.deeper)
+            return [Change(f"deeper: layer {ins.position} inserted after node {ins.position}", "(none)",
+                           c_layers[ins.position].token(), ins.kind, ins.note)]
         return [Change("depth", str(len(p_layers)), str(len(c_layers)), LAMARCKIAN)]
     w = widened_layer(p_layers, c_layers)
     if w is not None:  # Net2Wider: exact where every consumer can be adjusted (nasarena.spaces.wider)
@@ -176,9 +188,20 @@ def kind_of(space: SearchSpace, parent: Arch, child: Arch) -> str:
 
 
 def morph_children(space: SearchSpace, arch: Arch, kinds: tuple[str, ...] = (EXACT,)) -> list[Arch]:
-    """Every one-decision change of ``arch`` (the space's neighbours) whose kind is in ``kinds``."""
+    """Every one-decision change of ``arch`` (the space's neighbours) whose kind is in ``kinds``; in
+    the macro spaces also the deeper children (:func:`nasarena.spaces.deeper.deeper_children`: one
+    layer inserted, which no single decision does), one per network."""
     arch = space.validate(arch)
-    return [n for n in space.neighbours(arch) if kind_of(space, arch, n) in kinds]
+    candidates = list(space.neighbours(arch))
+    if is_macro(space):
+        from nasarena.spaces.deeper import deeper_children
+
+        seen = {space.canonical(n) for n in candidates} | {space.canonical(arch)}
+        for child in deeper_children(space, arch):
+            if space.canonical(child) not in seen:
+                seen.add(space.canonical(child))
+                candidates.append(child)
+    return [n for n in candidates if kind_of(space, arch, n) in kinds]
 
 
 def has_catalogue(space: SearchSpace) -> bool:

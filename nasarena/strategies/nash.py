@@ -13,7 +13,10 @@ inherited weights); the morphisms are those of :mod:`nasarena.spaces.morphisms` 
 only by default, as in the paper; add ``approximate`` for LEMONADE's approximate ones). NB201's
 exact morphisms only grow a cell (``none -> conv``, ``1x1 -> 3x3``), so a climb ends at a network
 with none left; the search then restarts from a random architecture (the paper has no restarts: its
-networks can always grow). On a space without a morphism catalogue every neighbour is a child
+networks can always grow). In the residual and dense spaces the exact morphisms include deeper (one
+inserted layer, :mod:`nasarena.spaces.deeper`), so a climb also grows in depth up to ``max_layers``;
+the chain's deeper is exact in eval mode only, hence approximate, taken with ``kinds`` including it.
+On a space without a morphism catalogue every neighbour is a child
 (Lamarckian inheritance).
 
 Asynchronous workers: a round's children may be outstanding at once; asks beyond ``n_neighbours``

@@ -40,7 +40,9 @@ def warm_study(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def report(warm_study, tmp_path_factory) -> tuple[dict[str, Path], str]:
-    paths = write_report(warm_study, tmp_path_factory.mktemp("report"), n_boot=50, margin=1.0)
+    with pytest.MonkeyPatch.context() as mp:  # the report's own figures are tested elsewhere
+        mp.setattr("nasarena.results.report.make_figures", lambda *a, **k: {})
+        paths = write_report(warm_study, tmp_path_factory.mktemp("report"), n_boot=50, margin=1.0)
     return paths, paths["report.md"].read_text(encoding="utf-8")
 
 
@@ -141,7 +143,7 @@ def _benchmark_record(n: int = 6) -> dict:
                      "curve_scratch": scratch.tolist(), "curve_warm": warm.tolist(),
                      "seconds_scratch": [2.0, 2.0, 2.0], "seconds_warm": [2.0, 2.0, 2.0],
                      "seconds_warm1": 1.5, "table": None})
-    return {"format": BENCHMARK_FORMAT, "space": "nb201", "dataset": "synthetic", "epochs": 3,
+    return {"format": BENCHMARK_FORMAT, "space": "nb201", "margin": 2.0, "dataset": "synthetic", "epochs": 3,
             "fidelity": "epochs=3", "children": kids}
 
 
@@ -153,7 +155,7 @@ def test_the_benchmarks_record_beside_a_study_renders_ranking_and_ratios(tmp_pat
 
     data = _benchmark_record()
     (tmp_path / BENCHMARK_FILE).write_text(json.dumps(data), encoding="utf-8")
-    blocks = benchmark_blocks(tmp_path, np.random.default_rng(0), 2.0, 0.05)
+    blocks = benchmark_blocks(tmp_path)
     lines = next(payload for kind, payload in blocks if kind == "list")
     text = "\n".join(lines)
     kids = data["children"]
@@ -165,7 +167,7 @@ def test_the_benchmarks_record_beside_a_study_renders_ranking_and_ratios(tmp_pat
     assert "warm − scratch +20.00" in text and "same final accuracy refuted" in text
     (tmp_path / BENCHMARK_FILE).write_text("{", encoding="utf-8")
     with pytest.raises(DataError, match="not readable JSON"):
-        benchmark_blocks(tmp_path, np.random.default_rng(0), 2.0, 0.05)
+        benchmark_blocks(tmp_path)
 
 
 def test_synthetic_study_without_kind_column_has_no_section(small_study, tmp_path):
@@ -177,3 +179,32 @@ def test_synthetic_study_without_kind_column_has_no_section(small_study, tmp_pat
     blocks = inheritance_blocks(study, run_table(traj, runs), tmp_path, tmp_path, {},
                                 np.random.default_rng(0), 1.0, 0.05)
     assert blocks == []
+
+
+def test_the_benchmark_script_writes_the_record_the_report_reads(tmp_path, capsys):
+    """benchmarks/inheritance.py --out at a tiny live fidelity: its record renders, with its numbers."""
+    import runpy
+
+    script = Path(__file__).parents[2] / "benchmarks" / "inheritance.py"
+    main = runpy.run_path(str(script))["main"]
+    assert main(["--n-children", "2", "--epochs", "2", "--size", "channels=4,cells=1", "--train", "64",
+                 "--eval", "16", "--batch", "32", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    from nasarena.results.inheritance_ranking import benchmark_blocks
+
+    lines = next(payload for kind, payload in benchmark_blocks(tmp_path) if kind == "list")
+    assert len(lines) >= 5 and all(f"- {line}" in printed for line in lines)  # the same numbers
+    record = json.loads((tmp_path / BENCHMARK_FILE).read_text(encoding="utf-8"))
+    assert len(record["children"]) == 2 and len(record["children"][0]["curve_warm"]) == 2
+
+
+def test_warm_starts_stored_before_the_morphism_column_are_counted_as_not_recorded(warm_study):
+    from nasarena.results.aggregate import run_table
+    from nasarena.results.inheritance import per_run, warm_table
+
+    study = load_study(warm_study)
+    traj = study.trajectories.assign(**{S.MORPHISM: ""})
+    shown = warm_table(per_run(traj, run_table(traj, study.runs))).set_index(S.STRATEGY)
+    re_row = shown.loc["regularized-evolution"]
+    assert re_row["kind not recorded (%)"] == pytest.approx(re_row["warm starts (% of evaluations)"])
+    assert re_row["exact (%)"] == re_row["approximate (%)"] == re_row["lamarckian (%)"] == 0

@@ -6,6 +6,7 @@ typed values and raise one clear :class:`~nasarena.errors.ConfigError` naming th
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from nasarena.errors import ConfigError
@@ -62,4 +63,22 @@ def flag(value: Any, name: str) -> bool | None:
     raise ConfigError(f"live oracle argument {name} must be true/false/auto, got {value!r}")
 
 
-__all__ = ["flag", "num", "parse_fidelities"]
+def synthetic_args(train: Any, valid: Any, test: Any, resolution: Any, seed: Any) -> dict[str, int]:
+    """The generated dataset's keyword arguments (:func:`~.data.load_synthetic`) from oracle arguments."""
+    return {
+        "n_train": num(train, int, "synthetic_train"),
+        "n_valid": num(valid, int, "synthetic_valid"),
+        "n_test": num(test, int, "synthetic_test"),
+        "resolution": num(resolution, int, "synthetic_resolution"),
+        "seed": num(seed, int, "synthetic_seed"),
+    }
+
+
+def default_threads(num_threads: Any) -> int:
+    """CPU threads: ``num_threads``, else 2 lowered to ``$OMP_NUM_THREADS`` when that is set."""
+    if num_threads is None:
+        num_threads = min(2, num(os.environ.get("OMP_NUM_THREADS") or 2, int, "OMP_NUM_THREADS"))
+    return num(num_threads, int, "num_threads")
+
+
+__all__ = ["default_threads", "flag", "num", "parse_fidelities", "synthetic_args"]

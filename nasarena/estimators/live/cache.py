@@ -51,8 +51,9 @@ SCHEMA = pa.schema([
 ])
 #: Joins a warm-started key's digest: the rule that maps a parent's weights onto the child. Warm
 #: starts made before morphisms (plain name-and-shape copies) trained other networks, so they must
-#: not answer for these; bump it when the mapping rules change.
-INHERIT_RULES = "morphism-1"
+#: not answer for these; bump it when the mapping rules change (morphism-2: deeper, and tensors
+#: copied through a layer alignment after a macro depth change).
+INHERIT_RULES = "morphism-2"
 KEY_FIELDS: tuple[str, ...] = ("arch", "dataset", "variant", "fidelity", "seed")
 
 

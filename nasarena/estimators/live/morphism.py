@@ -5,21 +5,26 @@
 1. copies every tensor whose name and shape are unchanged (:func:`~.checkpoints.copy_matching`; the
    names follow the edge or layer, so these are the unchanged edges/layers and the shared stem,
    reductions and head): this alone is *Lamarckian inheritance*, the rest keeps its fresh
-   initialisation;
+   initialisation. After a macro depth change the parent's layer tensors are first renamed to the
+   child layer each one corresponds to (:func:`nasarena.spaces.deeper.align_layers`), so a layer is
+   copied into its counterpart, not into the layer that now has its index;
 2. resizes conv kernels of the same name and channels (a smaller kernel embedded at the centre of
    a zero kernel: exact, since the ops pad by ``k // 2``; a larger one cropped to its centre:
    approximate);
 3. applies the space's morphism rules (:mod:`nasarena.spaces.morphisms`) to the changed edges:
    NB201 ``none -> conv`` gets BN gamma = beta = 0 (exact), ``skip -> conv`` an identity (Dirac)
    kernel and ``pool -> conv`` a uniform 3x3 kernel (both approximate, labelled); a macro layer's
-   larger width gets Net2Wider (:mod:`.wider`: replicated filters, divided outgoing weights; exact).
+   larger width gets Net2Wider (:mod:`.wider`: replicated filters, divided outgoing weights; exact);
+   an inserted macro layer gets the deeper rule (:mod:`.deeper`: exact in residual and dense, exact
+   in eval mode only in the chain, labelled approximate).
 
 **BN convention.** Exactness is claimed for both BatchNorm modes: in eval mode a BN uses its running
 statistics, which are copied with the rest of the BN state (a new edge's BN has gamma = beta = 0, so
 its output is 0 whatever its statistics); in train mode a BN uses the batch's statistics, which are
 equal because the pre-BN activations are equal (the embedded kernel computes the same convolution),
 and the gamma = beta = 0 edge again outputs 0. The tests check both modes on random inputs
-(max abs difference < 1e-5).
+(max abs difference < 1e-5). The one exception, the chain's identity-initialised inserted layer,
+is exact in eval mode only and therefore never called exact.
 
 The :class:`Transfer` says what happened and goes into the cache record (``inherited`` lists the
 tensor names, ``morphism`` the changes and their kinds), so a warm-started result says whether its
@@ -39,7 +44,10 @@ import torch
 from torch import nn
 
 from nasarena.estimators.live.checkpoints import copy_matching
+from nasarena.estimators.live.deeper import aligned_weights, apply_deeper, set_concat_convs
 from nasarena.spaces.base import Arch, SearchSpace
+from nasarena.spaces.deeper import align_layers, node_map
+from nasarena.spaces.macro.space import Layer
 from nasarena.spaces.morphisms import (
     APPROXIMATE,
     EXACT,
@@ -64,6 +72,9 @@ class Transfer:
     copied: tuple[str, ...]
     morphed: tuple[str, ...]
     changes: tuple[Change, ...]
+    #: after a macro depth change: child layer -> the parent layer whose tensors it was offered
+    #: (:func:`nasarena.spaces.deeper.align_layers`; None: a new layer); None without a depth change
+    layers: tuple[int | None, ...] | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -78,8 +89,11 @@ class Transfer:
 
     def summary(self) -> str:
         """JSON for the cache record: the overall kind, each change and the morphed tensors."""
-        return json.dumps({"kind": self.kind, "changes": [c.text() for c in self.changes],
-                           "morphed": list(self.morphed)})
+        out: dict[str, Any] = {"kind": self.kind, "changes": [c.text() for c in self.changes],
+                               "morphed": list(self.morphed)}
+        if self.layers is not None:  # which parent layer each child layer inherited from
+            out["layer_map"] = {str(c): p for c, p in enumerate(self.layers)}
+        return json.dumps(out)
 
 
 @torch.no_grad()
@@ -141,12 +155,6 @@ def _nb201_rules(model: nn.Module, edges: list[tuple[int, int, int]]) -> list[st
     return set_names
 
 
-def _copy_channels(dst: torch.Tensor, src: torch.Tensor, dim: int, pairs: list[tuple[int, int, int]]) -> None:
-    """Copy ``src``'s channel slices ``[s, s + n)`` along ``dim`` to ``dst``'s ``[d, d + n)``."""
-    for s0, d0, n in pairs:
-        dst.narrow(dim, d0, n).copy_(src.narrow(dim, s0, n))
-
-
 @torch.no_grad()
 def _macro_inputs(model: nn.Module, weights: Mapping[str, torch.Tensor], space: SearchSpace,
                   parent_arch: Arch, arch: Arch) -> list[str]:
@@ -183,17 +191,7 @@ def _macro_inputs(model: nn.Module, weights: Mapping[str, torch.Tensor], space: 
         parent_start = [sum(([seg[0]] + [seg[1 + m] for m in old])[:k]) for k in range(len(old) + 1)]
         pairs = [(parent_start[0], 0, seg[0])] + [(parent_start[1 + k], start[1 + m], seg[1 + m])
                                                    for k, m in enumerate(old)]
-        convs = [n for n in (f"{prefix}.op.1.weight", f"{prefix}.op.2.weight")
-                 if n in own and own[n].dim() == 4]
-        for n in convs:
-            src, dst = weights.get(n), own[n]
-            if not isinstance(src, torch.Tensor):
-                continue
-            depthwise = dst.shape[1] == 1
-            if not depthwise:
-                dst.zero_()  # the new channels' weights: they contribute nothing
-            _copy_channels(dst, src, 0 if depthwise else 1, pairs)
-            names.append(n)
+        names += set_concat_convs(own, weights, prefix, pairs) or []
     return names
 
 
@@ -207,9 +205,13 @@ def inherit(model: nn.Module, weights: Mapping[str, torch.Tensor], *, space: Sea
     trained size (both networks'; the space's defaults if None) and ``rng`` draws Net2Wider's
     replicated channels (``default_rng(0)`` if None).
     """
-    copied = copy_matching(model, weights)
     if space is None or arch is None or parent_arch is None:
-        return Transfer(tuple(copied), (), ())
+        return Transfer(tuple(copy_matching(model, weights)), (), ())
+    alignment = None
+    if is_macro(space) and len(space.effective(parent_arch)) != len(space.effective(arch)):
+        alignment = align_layers(space, parent_arch, arch)  # copy each layer into its counterpart
+        weights = aligned_weights(weights, space.effective(parent_arch), space.effective(arch), alignment)
+    copied = copy_matching(model, weights)
     found = tuple(changes(space, parent_arch, arch))
     morphed: list[str] = []
     done = set(copied)
@@ -229,13 +231,32 @@ def inherit(model: nn.Module, weights: Mapping[str, torch.Tensor], *, space: Sea
                              LAMARCKIAN),)
         else:
             morphed += [n for n in wide if n not in morphed]
+        deep = _macro_deeper(model, weights, space, parent_arch, arch, size) if alignment is not None else []
+        if deep is None:
+            found += (Change("weights", "the deeper rule does not fit the built networks", "fresh",
+                             LAMARCKIAN),)
+        else:
+            morphed += [n for n in deep if n not in morphed]
     remapped = set(morphed)  # a tensor first copied by name, then set by a rule, counts once
     copied = [n for n in copied if n not in remapped]
-    fresh = _unexplained_fresh(model, space, parent_arch, arch, {*copied, *remapped})
+    fresh = _unexplained_fresh(model, space, parent_arch, arch, {*copied, *remapped}, alignment)
     if fresh:  # e.g. the parent was trained at other channels or cells: its function is not kept
         found += (Change("weights", f"{len(fresh)} tensors not from the parent (e.g. {fresh[0]})",
                          "fresh initialisation", LAMARCKIAN),)
-    return Transfer(tuple(copied), tuple(morphed), found)
+    return Transfer(tuple(copied), tuple(morphed), found, alignment)
+
+
+def _macro_deeper(model: nn.Module, weights: Mapping[str, torch.Tensor], space: SearchSpace,
+                  parent_arch: Arch, arch: Arch, size: Mapping[str, Any] | None) -> list[str] | None:
+    """The deeper rule (:mod:`.deeper`) for a child with one inserted layer that has one: the names
+    set; [] when no rule applies; None when the built networks do not fit it."""
+    from nasarena.spaces.deeper import find_insertion
+    from nasarena.spaces.trainable import resolve_size
+
+    ins = find_insertion(space, parent_arch, arch)
+    if ins is None or not ins.rule:
+        return []
+    return apply_deeper(model, weights, ins, space, parent_arch, arch, resolve_size(space, dict(size or {})))
 
 
 def _macro_wider(model: nn.Module, weights: Mapping[str, torch.Tensor], space: SearchSpace, parent_arch: Arch,
@@ -261,7 +282,7 @@ def _macro_wider(model: nn.Module, weights: Mapping[str, torch.Tensor], space: S
 
 
 def _unexplained_fresh(model: nn.Module, space: SearchSpace, parent_arch: Arch, arch: Arch,
-                       taken: set[str]) -> list[str]:
+                       taken: set[str], alignment: tuple[int | None, ...] | None = None) -> list[str]:
     """Tensors of ``model`` neither taken from the parent nor inside a changed edge/layer (whose rule
     accounts for them): their presence means the child does not start with the parent's function."""
     if isinstance(space, NB201Space):
@@ -270,7 +291,13 @@ def _unexplained_fresh(model: nn.Module, space: SearchSpace, parent_arch: Arch, 
         inside = re.compile(r"cells\.\d+\.edges\.(" + "|".join(map(str, edges)) + r")\.") if edges else None
     elif is_macro(space):
         p_layers, c_layers = space.effective(parent_arch), space.effective(arch)
-        layers = [i for i, (a, b) in enumerate(zip(p_layers, c_layers, strict=False)) if a != b]
+        if alignment is None:
+            layers = [i for i, (a, b) in enumerate(zip(p_layers, c_layers, strict=False)) if a != b]
+        else:  # a depth change: new layers, and aligned ones whose op, width, stride or inputs differ
+            nodes = node_map(alignment)
+            layers = [i for i, k in enumerate(alignment) if k is None or c_layers[i] != Layer(
+                p_layers[k].op, p_layers[k].width, p_layers[k].stride,
+                tuple(sorted(nodes.get(j, -1) for j in p_layers[k].inputs)))]
         inside = re.compile(r"layers\.(" + "|".join(map(str, layers)) + r")\.") if layers else None
     else:  # no catalogue: any architecture change is Lamarckian already; this catches a size change
         inside = None
@@ -293,6 +320,19 @@ def function_gap(parent: nn.Module, child: nn.Module, x: torch.Tensor, train: bo
             m.train(mode)
 
 
+@torch.no_grad()
+def randomise_bn(model: nn.Module, generator: torch.Generator, spread: float = 1.0) -> None:
+    """Move every BN's affine parameters and running statistics away from their defaults, as after
+    training (gamma in [0.5, 1.5), beta and mean ~ N(0, spread^2), variance in [0.5, 1.5)): with the
+    default BN state a rule that fails to copy or set it would go unnoticed by :func:`function_gap`."""
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.weight.copy_(torch.rand(m.weight.shape, generator=generator) + 0.5)
+            m.bias.copy_(torch.randn(m.bias.shape, generator=generator) * spread)
+            m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=generator) * spread)
+            m.running_var.copy_(torch.rand(m.running_var.shape, generator=generator) + 0.5)
+
+
 def as_record(transfer: Transfer | None) -> dict[str, Any]:
     """The cache-record fields of a transfer (``inherited`` names and the ``morphism`` JSON)."""
     if transfer is None:
@@ -300,4 +340,5 @@ def as_record(transfer: Transfer | None) -> dict[str, Any]:
     return {"inherited": list(transfer.names), "morphism": transfer.summary()}
 
 
-__all__ = ["Transfer", "as_record", "function_gap", "identity_kernel", "inherit", "resize_kernel"]
+__all__ = ["Transfer", "as_record", "function_gap", "identity_kernel", "inherit", "randomise_bn",
+           "resize_kernel"]

@@ -33,7 +33,6 @@ ask order, so a run is still reproducible from its seed.
 from __future__ import annotations
 
 import math
-import os
 from typing import Any, ClassVar
 
 import numpy as np
@@ -51,7 +50,7 @@ from nasarena.estimators.base import (
     supernet_mode,
 )
 from nasarena.estimators.boundary import validated
-from nasarena.estimators.live.args import flag, num
+from nasarena.estimators.live.args import default_threads, flag, num, synthetic_args
 from nasarena.estimators.live.data import canonical_name, load_dataset
 from nasarena.estimators.live.device_data import DeviceData, resolve_device
 from nasarena.estimators.oneshot.search import SupernetSearch, cpu_threads, timed
@@ -96,6 +95,8 @@ class SupernetOracle(NB201TableFinal):
     offers: ClassVar[frozenset[str]] = frozenset(
         {MULTI_FIDELITY, SHARED, *map(supernet_mode, SUPERNET_MODES)}
     )
+    #: The method whose settings build the untrained supernet that scores before any shared work.
+    scoring_method: ClassVar[str] = "darts"
 
     def __init__(
         self,
@@ -131,20 +132,14 @@ class SupernetOracle(NB201TableFinal):
             )
         self.fidelities = tuple(Fidelity(epochs=e) for e in range(1, self.epochs + 1))
         self.device = resolve_device(device)
-        if num_threads is None:
-            num_threads = min(2, num(os.environ.get("OMP_NUM_THREADS") or 2, int, "OMP_NUM_THREADS"))
-        self.num_threads = num(num_threads, int, "num_threads")
+        self.num_threads = default_threads(num_threads)
         self.affine = bool(flag(affine, "affine"))
         self.track = bool(flag(track_running_stats, "track_running_stats"))
         self.score_images = num(score_images, int, "score_images")
         self._use_table(table)
-        self._synthetic = {
-            "n_train": num(synthetic_train, int, "synthetic_train"),
-            "n_valid": num(synthetic_valid, int, "synthetic_valid"),
-            "n_test": num(synthetic_test, int, "synthetic_test"),
-            "resolution": num(synthetic_resolution, int, "synthetic_resolution"),
-            "seed": num(synthetic_seed, int, "synthetic_seed"),
-        }
+        self._synthetic = synthetic_args(
+            synthetic_train, synthetic_valid, synthetic_test, synthetic_resolution, synthetic_seed
+        )
         self._data_dir = data_dir
         self._resolution = num(resolution, int, "resolution")
         self._data: DeviceData | None = None
@@ -255,7 +250,7 @@ class SupernetOracle(NB201TableFinal):
         arch = validated(self.space, arch, self._valid)
         with cpu_threads(self.device, self.num_threads):
             if self._search is None:
-                self._search = self._new_search(SearchSettings(), 0)
+                self._search = self._new_search(SearchSettings(self.scoring_method), 0)
             score, seconds = timed(self._search.score, arch)
         params, flops = self._cost(arch)
         return Evaluation(

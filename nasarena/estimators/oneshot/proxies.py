@@ -150,33 +150,42 @@ def naswot(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def synflow_heads(features: nn.Module, heads: list[nn.Linear], shape: tuple[int, ...]) -> list[float]:
-    """``synflow`` of ``features`` followed by each linear head in ``heads``, from one forward-mode pass.
+    """``synflow`` of ``features`` followed by each linear head in ``heads``, from one forward pass.
 
     Why: the benchmark scores every NB201 network with the 10-, 100- and 120-class heads; this gives
-    the same numbers as :func:`synflow` on each full network (same float64, eval-mode BatchNorm, |theta|,
-    all-ones input of ``shape``) for the cost of about one of them. With all parameters non-negative and
-    a non-negative input every ReLU is the identity, and the score sum_w w * dR/dw splits into the
-    head's part v . h and the body's part v . (J theta), with h the pooled features, v the column sums of
-    the head's |W| and J theta the directional derivative of h along the body's conv weights (one JVP).
+    the numbers of :func:`synflow` on each full network (float64, eval-mode BatchNorm with fresh
+    statistics, |theta|, an all-ones input of ``shape``; equal up to float64 rounding, tested) for less
+    than the cost of one. With every parameter and the input non-negative, each ReLU is the identity and
+    the network is multilinear, so the score sum_w w * dR/dw splits into the head's part v . h and the
+    body's part v . t, with h the pooled features, v the column sums of the head's |W| and t the
+    derivative of h along the body's own conv weights. The pair (h, t) travels as a batch of two: every
+    op but a conv is linear and acts on each image alone (BatchNorm in eval mode with zero mean and
+    shift, pooling, identity, zero), and a conv maps (p, t) to (conv(p), conv(p + t)).
     """
-    from torch.func import functional_call, jvp
-
     body = copy.deepcopy(features).double().eval()
     with torch.no_grad():
         for p in body.parameters():
             p.abs_()
-    conv = {f"{n}.weight" for n, m in body.named_modules() if isinstance(m, nn.Conv2d | nn.Linear)}
-    params = {n: p.detach() for n, p in body.named_parameters()}
-    tangents = {n: (p if n in conv else torch.zeros_like(p)) for n, p in params.items()}
-    buffers = dict(body.named_buffers())
-    ones = torch.ones((1, *shape), dtype=torch.float64)
-    with torch.no_grad():
-        h, u = jvp(lambda q: functional_call(body, (q, buffers), (ones,)), (params,), (tangents,))
-        out = []
-        for head in heads:
-            v = head.weight.detach().double().abs().sum(0)
-            out.append(float((v * (u + h)).sum()))
-    return out
+    for m in body.modules():
+        shifted = isinstance(m, nn.BatchNorm2d) and (bool(m.running_mean.any()) or bool(m.bias.any()))
+        if shifted or isinstance(m, nn.Linear) or (isinstance(m, nn.Conv2d) and m.bias is not None):
+            raise ValueError("synflow_heads needs bias-free convs, no linear layer before the heads and "
+                             "freshly initialised BatchNorm (zero running mean and shift)")
+
+    def tangent_step(_m: nn.Module, inp: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor]:
+        (x,) = inp
+        return (torch.cat([x[:1], x[:1] + x[1:]]),)
+
+    hooks = [m.register_forward_pre_hook(tangent_step) for m in body.modules() if isinstance(m, nn.Conv2d)]
+    pair = torch.zeros((2, *shape), dtype=torch.float64)
+    pair[0] = 1.0
+    try:
+        with torch.no_grad():
+            h, t = body(pair)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return [float((head.weight.detach().double().abs().sum(0) * (h + t)).sum()) for head in heads]
 
 
 def data_proxies(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:

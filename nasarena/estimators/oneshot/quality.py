@@ -149,7 +149,9 @@ def supernet_quality(oracle: Any, n: int, seed: int, truth: Callable[[Arch], flo
     budget = {
         "method": search.settings.method, "epochs": done, "epochs_scheduled": int(search.epochs),
         "seconds": float(getattr(oracle, "trained_seconds", math.nan)),
-        "channels": int(oracle.channels), "cells": int(oracle.cells), "dataset": str(oracle.dataset),
+        "space": str(oracle.space.name), "dataset": str(oracle.dataset),
+        # the supernet's size knobs: channels and cells (NB201), width_mult (a macro space's supernet)
+        **{k: getattr(oracle, k) for k in ("channels", "cells", "width_mult") if hasattr(oracle, k)},
         "resolution": int(data.resolution), "weight_images": int(len(search.w_idx)),
         "arch_images": int(len(search.a_idx)), "score_images": int(len(search._score_y)),
         "batch_size": int(search.batch),

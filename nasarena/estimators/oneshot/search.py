@@ -65,19 +65,33 @@ class SupernetSearch:
     ) -> None:
         if epochs < 1:
             raise ConfigError(f"a supernet search needs epochs >= 1, got {epochs}")
-        self.data, self.settings, self.epochs = data, settings, epochs
-        device = data.device
         init = torch.Generator().manual_seed(int(seed))
-        self.net = build_supernet(
+        net = build_supernet(
             data.num_classes,
             channels,
             cells,
             affine=affine,
             track_running_stats=track_running_stats,
             generator=init,
-        ).to(device)
+        )
         alphas = 1e-3 * torch.randn(N_EDGES, N_OPS, generator=init)
-        self.alphas = alphas.to(device).requires_grad_(True)
+        self._setup(data, settings, epochs, net, alphas, seed, score_images)
+
+    def _setup(
+        self,
+        data: DeviceData,
+        settings: SearchSettings,
+        epochs: int,
+        net: torch.nn.Module,
+        alphas: torch.Tensor | None,
+        seed: int,
+        score_images: int,
+    ) -> None:
+        """Optimisers, data halves and scoring images around ``net`` (any supernet whose forward takes
+        ``(x, mode)``); ``alphas`` None for a supernet without architecture parameters."""
+        self.data, self.settings, self.epochs = data, settings, epochs
+        device = data.device
+        self.net = net.to(device)
         s = settings
         self.w_opt = torch.optim.SGD(
             self.net.parameters(),
@@ -86,9 +100,16 @@ class SupernetSearch:
             nesterov=s.nesterov,
             weight_decay=s.w_weight_decay,
         )
-        self.a_opt = torch.optim.Adam(
-            [self.alphas], lr=s.a_lr, betas=(s.a_beta1, s.a_beta2), weight_decay=s.a_weight_decay, eps=s.a_eps
-        )
+        self.alphas: torch.Tensor | None = None
+        if alphas is not None:
+            self.alphas = alphas.to(device).requires_grad_(True)
+            self.a_opt = torch.optim.Adam(
+                [self.alphas],
+                lr=s.a_lr,
+                betas=(s.a_beta1, s.a_beta2),
+                weight_decay=s.a_weight_decay,
+                eps=s.a_eps,
+            )
         self.gen = torch.Generator(device=device).manual_seed(int(seed) + 1)
         n = len(data.train_y)
         if n < 4:
@@ -130,6 +151,10 @@ class SupernetSearch:
         probs = F.softmax(self.alphas.detach(), dim=-1)
         return tuple(int(v) for v in torch.multinomial(probs, 1, generator=self.gen).view(-1).tolist())
 
+    def gumbel(self, alphas: torch.Tensor, tau: float) -> Any:
+        """GDAS's straight-through sample of one choice per decision from ``alphas``."""
+        return gumbel_hard(alphas, tau, self.gen)
+
     def weight_mode(self, step: int, tau: float, archs: Sequence[Arch] | None) -> Any:
         """What weight step ``step`` trains, by the method's named mode (:data:`~.settings.MODES`):
         ``joint`` all ops by softmax(alphas), ``gumbel`` a straight-through Gumbel sample at ``tau``,
@@ -139,7 +164,7 @@ class SupernetSearch:
         if mode == "joint":
             return Joint(F.softmax(self.alphas.detach(), dim=-1))
         if mode == "gumbel":
-            return gumbel_hard(self.alphas.detach(), tau, self.gen)
+            return self.gumbel(self.alphas.detach(), tau)
         if mode == "uniform":
             return Fixed(self._uniform_arch())
         if mode == "sampled":
@@ -188,7 +213,7 @@ class SupernetSearch:
             elif method in ("darts", "gdas", "setn"):
                 xa, ya = self._arch_batch(perm_a, i)
                 probs = F.softmax(self.alphas, dim=-1)
-                a_mode: Any = gumbel_hard(self.alphas, tau, self.gen) if method == "gdas" else Joint(probs)
+                a_mode: Any = self.gumbel(self.alphas, tau) if method == "gdas" else Joint(probs)
                 self.a_opt.zero_grad(set_to_none=True)
                 self.net.zero_grad(set_to_none=True)
                 a = F.cross_entropy(self.net(xa, a_mode), ya)
@@ -288,6 +313,8 @@ class SupernetSearch:
 
     def alpha_extras(self) -> dict[str, float]:
         """The architecture logits as ``alpha:<edge>:<op>`` floats (what a strategy is told)."""
+        if self.alphas is None:
+            return {}
         a = self.alphas.detach().cpu().tolist()
         return {f"alpha:{e}:{o}": float(a[e][o]) for e in range(N_EDGES) for o in range(N_OPS)}
 

@@ -65,7 +65,8 @@ def quality_runs(meta: Sequence[dict[str, Any]]) -> pd.DataFrame:
             "top k": q.get("top_k"), "pick ties": q.get("pick_ties"),
             "pick truth": _num(q.get("pick_truth")), "best in sample": _num(q.get("best_truth")),
             "supernet epochs": b.get("epochs"), "supernet s": _num(b.get("seconds")),
-            "C": b.get("channels"), "N": b.get("cells"), "data": b.get("dataset"),
+            "C": b.get("channels"), "N": b.get("cells"), "width_mult": b.get("width_mult"),
+            "data": b.get("dataset"),
             "px": b.get("resolution"), "weight images": b.get("weight_images"),
             "arch images": b.get("arch_images"), "score images": b.get("score_images"),
             "sample seed": s.get("seed"), "truth": q.get("truth"), "score": q.get("score"),
@@ -123,6 +124,7 @@ def quality_sentence(runs: pd.DataFrame) -> str:
     def values(col: str) -> str:
         vals = sorted({str(v) for v in runs[col].dropna()})
         return ", ".join(vals) if vals else "?"
+    knobs = ", ".join(f"{c}={values(c)}" for c in ("C", "N", "width_mult") if runs[c].notna().any())
     frac = runs["top fraction"].dropna()
     pct = f"{100 * frac.iloc[0]:g}%" if len(frac) else "10%"
     return (f"Over {values('archs')} architectures drawn uniformly (distinct; numpy generator seed "
@@ -131,10 +133,11 @@ def quality_sentence(runs: pd.DataFrame) -> str:
             f"Spearman rho over the whole sample; top-k tau-b within the top {pct} by truth (k "
             f"architectures); regret of pick = best truth in the sample minus the truth of the "
             f"architecture the supernet scores highest (mean over ties), in percentage points. Supernet "
-            f"budget: C={values('C')}, N={values('N')}, {values('supernet epochs')} epoch(s) on "
+            f"budget: {knobs}, {values('supernet epochs')} epoch(s) on "
             f"{values('data')} {values('px')}px images ({values('weight images')} for weights, "
             f"{values('arch images')} for the architecture half), supernet s = its measured training "
-            f"seconds. Measured after the run, off its clock.")
+            f"seconds. Measured after the run, off its clock. — marks a correlation that is undefined "
+            f"(a constant side, e.g. all top-k scores tied); seed means leave those out.")
 
 
 def drift_runs(meta: Sequence[dict[str, Any]]) -> pd.DataFrame:

@@ -17,11 +17,13 @@ what the oracle tells it (logits, supernet scores), never the oracle. It is sequ
 while a result it needs is outstanding (more than one worker), it proposes a sample from its
 current architecture distribution instead of waiting. ``per_epoch`` (in ``config()``, recorded with
 the run) lists per epoch the derived architecture and the share of parameter-free operations
-(``none``, ``skip_connect``, ``avg_pool_3x3``) in it, which makes DARTS's drift to skip
-connections visible, and the seconds of supernet training.
+(NB201: ``none``, ``skip_connect``, ``avg_pool_3x3``; macro spaces: pools and ``identity``) among
+its op decisions, which makes DARTS's drift to skip connections visible, and the seconds of
+supernet training.
 
 The logic is generic over the space's categorical decisions (logits per decision), so it runs on
-any space for the conformance suite; the ``supernet`` oracle exists for NB201.
+any space for the conformance suite; the ``supernet`` oracle exists for NB201, ``macro-supernet``
+for the ``chain`` and ``residual`` spaces (uniform and controller modes: ``rsps``, ``enas``).
 """
 
 from __future__ import annotations
@@ -39,7 +41,10 @@ from nasarena.spaces.base import Arch, SearchSpace
 from nasarena.strategies.base import Proposal, Strategy
 from nasarena.strategies.random_search import usable_score
 
-PARAM_FREE = frozenset({"none", "skip_connect", "avg_pool_3x3"})
+#: Parameter-free ops: NB201's (none, skip, avg pool) and the macro spaces' (pools, identity).
+PARAM_FREE = frozenset({"none", "skip_connect", "avg_pool_3x3", "maxpool3x3", "avgpool3x3", "identity"})
+#: Ops that forward their input unchanged (NB201's skip, the macro spaces' identity).
+SKIP = frozenset({"skip_connect", "identity"})
 WORK = "supernet"
 
 
@@ -217,13 +222,20 @@ class OneShot(Strategy):
         if arch is None:
             return
         names = [
-            d.choices[v] if hasattr(d, "choices") else str(v)
+            str(d.choices[v]) if hasattr(d, "choices") else str(v)
             for d, v in zip(self.space.decisions, arch, strict=True)
         ]
+        # the op decisions (those offering a parameter-free op) that exist in this architecture:
+        # NB201's six edges; a macro space's op per layer up to the depth (not widths or strides)
+        ops = [
+            n
+            for d, n, on in zip(self.space.decisions, names, self.space.active(arch), strict=True)
+            if on and PARAM_FREE & set(map(str, getattr(d, "choices", ())))
+        ] or names
         entry = self.per_epoch[-1]
         entry["derived"] = self.space.to_string(arch)
-        entry["param_free_share"] = sum(str(n) in PARAM_FREE for n in names) / len(names)
-        entry["skip_share"] = sum(str(n) == "skip_connect" for n in names) / len(names)
+        entry["param_free_share"] = sum(n in PARAM_FREE for n in ops) / len(ops)
+        entry["skip_share"] = sum(n in SKIP for n in ops) / len(ops)
 
     def config(self) -> dict[str, Any]:
         """Method, its weight-step mode, optimiser settings, epochs and the per-epoch record (derived

@@ -5,41 +5,15 @@ projection the change is classified Lamarckian, not exact."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
+from macro_morph_nets import assert_exact, live_warm_start
+from macro_morph_nets import nets as _nets
 
-from nasarena.estimators.live.morphism import function_gap, inherit
 from nasarena.registry import make_space
-from nasarena.spaces.morphisms import EXACT, LAMARCKIAN, changes, kind_of
-from nasarena.spaces.trainable import resolve_size
+from nasarena.spaces.morphisms import LAMARCKIAN, changes, kind_of
 
 TOL = 1e-5
-SIZE = {"width_mult": 0.25}
-
-
-def _nets(space_name, parent, child, seed=0):
-    space = make_space(space_name)
-    pa, ca = space.from_string(parent), space.from_string(child)
-    size = resolve_size(space, SIZE)
-    p_net = space.build_model(pa, 10, 8, size, generator=torch.Generator().manual_seed(0))
-    g = torch.Generator().manual_seed(2)
-    with torch.no_grad():  # BN state far from its defaults, as after training
-        for m in p_net.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
-                m.bias.normal_(generator=g)
-                m.running_mean.normal_(generator=g)
-                m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
-    c_net = space.build_model(ca, 10, 8, size, generator=torch.Generator().manual_seed(5))
-    transfer = inherit(c_net, p_net.state_dict(), space=space, arch=ca, parent_arch=pa, size=SIZE,
-                       rng=np.random.default_rng(seed))
-    return space, pa, ca, p_net, c_net, transfer
-
-
-def _gaps(p_net, c_net):
-    x = torch.randn(4, 3, 8, 8, generator=torch.Generator().manual_seed(1))
-    return function_gap(p_net, c_net, x), function_gap(p_net, c_net, x, train=True)
 
 
 @pytest.mark.parametrize(("space_name", "parent", "child"), [
@@ -58,15 +32,7 @@ def _gaps(p_net, c_net):
      "conv3x3:16:s1/conv3x3:32:s2/conv3x3:64:s1+0+1/conv3x3:32:s2+2"),
 ])
 def test_net2wider_preserves_the_function_in_eval_and_train_mode(space_name, parent, child) -> None:
-    space, pa, ca, p_net, c_net, transfer = _nets(space_name, parent, child)
-    assert kind_of(space, pa, ca) == EXACT == transfer.kind
-    assert transfer.morphed and len(set(transfer.names)) == len(transfer.names)
-    eval_gap, train_gap = _gaps(p_net, c_net)
-    assert eval_gap < TOL and train_gap < TOL, (eval_gap, train_gap)
-    size = resolve_size(space, SIZE)
-    plain = space.build_model(ca, 10, 8, size, generator=torch.Generator().manual_seed(5))
-    inherit(plain, p_net.state_dict())  # equal names and shapes only: the function changes
-    assert max(_gaps(p_net, plain)) > 1e-3
+    assert_exact(space_name, parent, child, TOL)
 
 
 def test_the_replicated_filters_come_from_the_generator() -> None:
@@ -100,21 +66,8 @@ def test_narrower_or_wider_plus_another_change_is_not_exact() -> None:
 
 
 def test_live_warm_start_of_a_wider_child_is_function_preserving(tmp_path) -> None:
-    import json
-
-    from nasarena.estimators.base import Fidelity
-    from nasarena.estimators.live.cache import EvalCache
-    from nasarena.estimators.live.oracle import LiveOracle
-
-    fid = Fidelity(epochs=1, width_mult=0.25)
-    o = LiveOracle(space="chain", dataset="synthetic", fidelities=fid.key(), cache_dir=str(tmp_path),
-                   num_threads=1, batch_size=32, synthetic_train=64, synthetic_valid=16, synthetic_test=16,
-                   synthetic_resolution=8)
-    parent = o.evaluate(o.space.from_string("conv3x3:16:s1/conv3x3:16:s1"), fid, np.random.default_rng(0))
-    child = o.evaluate(o.space.from_string("conv3x3:32:s1/conv3x3:16:s1"), fid, np.random.default_rng(0),
-                       inherit=parent.handle)
+    child, morph = live_warm_start(tmp_path, "chain", "conv3x3:16:s1/conv3x3:16:s1",
+                                   "conv3x3:32:s1/conv3x3:16:s1")
     assert child.extras["function_preserving"] == 1.0
-    record = EvalCache(tmp_path).get(child.handle)
-    morph = json.loads(record["morphism"])
     assert morph["changes"] == ["layer 0: conv3x3:16:s1 -> conv3x3:32:s1 (exact)"]
     assert {"layers.0.op.1.weight", "layers.1.op.1.weight"} <= set(morph["morphed"])

@@ -54,12 +54,14 @@ BUILDERS: dict[str, Callable[[pytest.FixtureRequest, Path], list[tuple[str, Orac
     "supernet": lambda r, t: [("supernet", make_oracle(
         "supernet", dataset="synthetic", epochs=2, channels=4, cells=1, synthetic_train=32, synthetic_valid=4,
         synthetic_test=4, score_images=16, num_threads=1), {"n_archs": 3, "exact_costs": False})],
+    "macro-supernet": lambda r, t: [("macro-supernet", make_oracle(
+        "macro-supernet", space="chain", max_layers=2, epochs=2, width_mult=0.25, synthetic_train=32,
+        synthetic_valid=4, synthetic_test=8, synthetic_resolution=8, score_images=16, num_threads=1,
+        final_fidelity="epochs=1,width_mult=0.25", final_cache_dir="none"),
+        {"n_archs": 3, "exact_costs": False})],
     "zero-cost": lambda r, t: [(f"zero-cost+{p}", make_oracle("zero-cost", proxy=p, channels=4, cells=1,
                                                              batch_size=8, num_threads=1),
                                 {"n_archs": 3, "exact_costs": False}) for p in ("synflow", "naswot")],
-    "with-proxy": lambda r, t: [("with-proxy", make_oracle(
-        "with-proxy", base="nb201-lite", dataset="cifar10-valid", proxy_channels=4, proxy_cells=1,
-        proxy_batch_size=8, proxy_threads=1), {"exact_costs": False})],
     "nb201": lambda r, t: [
         ("nb201", make_oracle("nb201", dataset="cifar100", path=str(r.getfixturevalue("nb201_cache")),
                               epochs=(12, 200)), {}),

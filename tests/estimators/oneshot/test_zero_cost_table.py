@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from scipy import stats
@@ -47,6 +48,9 @@ def test_resume_scores_only_missing_architectures(zc, tmp_path, monkeypatch, cap
     assert len(calls) == 3 and len(set(calls)) == 3
     table = capsys.readouterr().out
     assert "| synflow | 3 |" in table and "| params | 3 |" in table
+    zc.main(["--out", out, "--export", str(tmp_path / "s.parquet"), *TINY])
+    exported = pd.read_parquet(tmp_path / "s.parquet")
+    assert len(exported) == 3 and exported["synflow_ImageNet16-120"].notna().all()
     zc.main(["--out", out, "--group", "data", "--limit", "1", *TINY])
     df = zc.load_results(Path(out))
     assert len(df[df.proxy == "grasp"]) == 3 and set(df.dataset) == set(zc.DATASETS)
@@ -91,3 +95,23 @@ def test_shared_passes_give_the_separate_proxies(zc):
     fused = P.data_proxies(copy.deepcopy(net), x, y)
     for name in zc.GROUPS["data"]:
         assert fused[name] == pytest.approx(P.FUNCTIONS[name](copy.deepcopy(net), x, y), rel=1e-5), name
+
+
+def test_truth_is_matched_by_architecture_string(zc):
+    from nasarena.spaces.nb201 import NB201Space
+
+    truth = zc.truth_table(shared=None)
+    space = NB201Space()
+    # the best cifar10 architecture (official index 6111, 94.373 %: ../shared/data/nb201/README.md)
+    best = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+    i = space.index(space.from_string(best))
+    assert i != 6111 and truth.cifar10[i] == pytest.approx(94.373, abs=1e-3) == truth.cifar10.max()
+
+
+def test_synflow_heads_refuses_used_batchnorm(zc):
+    """The batch-of-two shortcut is exact only while BatchNorm is linear (zero mean and shift)."""
+    net, heads = zc.network_heads((3, 3, 3, 3, 3, 3), [10], 2, 1, 0)
+    net.train()
+    net(torch.randn(4, 3, 8, 8))  # updates the running means
+    with pytest.raises(ValueError, match="freshly initialised BatchNorm"):
+        P.synflow_heads(zc.Features(net), heads, (3, 8, 8))
