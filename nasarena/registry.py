@@ -161,6 +161,7 @@ ORACLES.register("nb201-12ep", "nasarena.estimators.nb201_12ep:NB201TwelveEpochO
 ORACLES.register("supernet", "nasarena.estimators.oneshot.oracle:SupernetOracle")
 ORACLES.register("macro-supernet", "nasarena.estimators.oneshot.macro_oracle:MacroSupernetOracle")
 ORACLES.register("zero-cost", "nasarena.estimators.oneshot.zerocost:ZeroCostOracle")
+ORACLES.register("with-proxy", "nasarena.estimators.oneshot.with_proxy:WithProxy")  # base + proxy scores
 
 STRATEGIES = Registry("strategy", "nasarena.strategies")
 STRATEGIES.register("random", "nasarena.strategies.random_search:RandomSearch")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nasarena.errors import UnsupportedError
-from nasarena.estimators.base import Oracle, supernet_mode
+from nasarena.estimators.base import PROXY, Oracle, supernet_mode
 from nasarena.registry import ORACLES
 
 SUPERNET_PREFIX = supernet_mode("")
@@ -46,6 +46,8 @@ def check_capabilities(strategy_name: str, requires: Any, oracle: Oracle) -> fro
     if missing:
         where = "; ".join(f"{cap!r} is offered by "
                           f"{', '.join(map(repr, oracles_offering(cap))) or 'no registered oracle'}"
+                          + (f" (wrap this one: --oracle with-proxy --oracle-arg base={oracle.name})"
+                             if cap == PROXY else "")
                           for cap in missing)
         raise UnsupportedError(
             f"strategy {strategy_name!r} requires {', '.join(map(repr, missing))}, which oracle "

@@ -189,6 +189,8 @@ class Ladder(tuple):  # type: ignore[type-arg]
         return self
 
 #: What an oracle may offer (:meth:`Oracle.capabilities`) and a strategy may require or use.
+#: ``"proxy"``: shared work named ``"proxy"`` scores a list of architectures by a zero-cost proxy
+#: (:data:`PROXY_WORK`); an oracle offering it also offers ``"shared"``.
 MULTI_FIDELITY, CONTINUE, WARM_START, SHARED = "multi-fidelity", "continue", "warm-start", "shared"
 #: Weight-step modes of supernet shared work (issue 14), each offered as ``"supernet:<mode>"``: a
 #: one-shot strategy requires its method's mode, so a supernet that cannot train it (a macro space's
@@ -201,13 +203,23 @@ def supernet_mode(mode: str) -> str:
     return f"supernet:{mode}"
 
 
+PROXY = "proxy"
 CAPABILITIES: frozenset[str] = frozenset(
-    {MULTI_FIDELITY, CONTINUE, WARM_START, SHARED} | {supernet_mode(m) for m in SUPERNET_MODES}
+    {MULTI_FIDELITY, CONTINUE, WARM_START, SHARED, PROXY} | {supernet_mode(m) for m in SUPERNET_MODES}
 )
+#: The shared work of ``"proxy"``: ``SharedWork(PROXY_WORK, len(archs), {"proxy": name, "archs": [...]})``
+#: (architectures as lists of ints); its evaluation's ``extras[proxy_key(i)]`` is the score of
+#: ``archs[i]`` (NaN where it failed), its cost the measured seconds of scoring them all.
+PROXY_WORK = "proxy"
 #: ``Evaluation.extras`` key by which an oracle says how a warm start's weights were mapped: the
 #: index of its kind in :data:`nasarena.spaces.morphisms.KINDS` (0 exact, 1 approximate,
 #: 2 lamarckian); absent or NaN otherwise. The runner records the kind's name in the trajectory.
 MORPHISM_EXTRA = "morphism"
+
+
+def proxy_key(i: int) -> str:
+    """The ``extras`` key of the ``i``-th architecture's score in a ``"proxy"`` work's evaluation."""
+    return f"proxy:{i}"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ too many raises the space's InvalidArchitectureError). With ``"continue"``: ``co
 cheapest fidelity's evaluation up the ladder gives exactly the score of a straight evaluation from
 the same draw, each increment is non-negative, and the increments add up to the straight cost).
 With ``"shared"``: ``shared_work`` (``run_shared`` returns ``arch=None`` and a non-negative cost).
+With ``"proxy"``: ``proxy_scores`` (``"shared"`` is offered too; a ``"proxy"`` work of synflow, the
+default proxy, returns one float per architecture sent in ``extras``, the same for the same draw).
 With ``"warm-start"``: ``warm_start`` (``evaluate(inherit=...)`` gives a valid evaluation).
 
 ``exact_costs=False`` is for oracles whose cost is measured (live training): costs are then only
@@ -41,12 +43,15 @@ from nasarena.estimators.base import (
     CONTINUE,
     FULL,
     MULTI_FIDELITY,
+    PROXY,
+    PROXY_WORK,
     SHARED,
     WARM_START,
     Evaluation,
     Fidelity,
     Oracle,
     SharedWork,
+    proxy_key,
 )
 
 
@@ -248,6 +253,26 @@ def check_shared_work(subject: Subject) -> None:
         raise subject.fail(f"run_shared must return an Evaluation with arch=None and cost >= 0, got {ev!r}")
 
 
+def check_proxy_scores(subject: Subject) -> None:
+    """A ``"proxy"`` work scores each architecture sent, the same for the same draw."""
+    if SHARED not in subject.oracle.capabilities():
+        raise subject.fail("offers 'proxy' but not 'shared': proxy scores are shared work")
+    archs = subject.archs[:3]
+    work = SharedWork(PROXY_WORK, len(archs), {"proxy": "synflow", "archs": [list(a) for a in archs]})
+    runs = [subject.oracle.run_shared(work, np.random.default_rng(0)) for _ in range(2)]
+    ev = runs[0]
+    if not isinstance(ev, Evaluation) or ev.arch is not None or not ev.cost >= 0 or not ev.ok:
+        raise subject.fail(f"proxy work must return an ok Evaluation with arch=None and cost >= 0, "
+                           f"got {ev!r}")
+    scores = [ev.extras.get(proxy_key(i)) for i in range(len(archs))]
+    if not all(isinstance(s, float) for s in scores):
+        raise subject.fail(f"proxy work must put one float per architecture in extras {proxy_key(0)!r}..., "
+                           f"got {ev.extras!r}")
+    again = [runs[1].extras.get(proxy_key(i)) for i in range(len(archs))]
+    if not all(_same(a, b) for a, b in zip(scores, again, strict=True)):
+        raise subject.fail(f"proxy scores differ for the same draw: {scores} and {again}")
+
+
 def check_warm_start(subject: Subject) -> None:
     """``evaluate(inherit=handle)`` of another architecture gives a valid evaluation."""
     a, b = subject.archs[0], subject.archs[-1]
@@ -268,6 +293,7 @@ ALWAYS: tuple[tuple[str, Check], ...] = (
 BY_CAPABILITY: dict[str, tuple[tuple[str, Check], ...]] = {
     CONTINUE: (("continue_exact", check_continue_exact),),
     SHARED: (("shared_work", check_shared_work),),
+    PROXY: (("proxy_scores", check_proxy_scores),),
     WARM_START: (("warm_start", check_warm_start),),
 }
 

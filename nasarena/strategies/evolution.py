@@ -18,6 +18,11 @@ P=100, S=25 on their (much longer) searches.
 ``warm_start=True`` proposes each mutated child as a warm start from the tournament winner's
 evaluation (its weights, on an oracle that offers ``warm-start``; see
 :mod:`nasarena.strategies.inheritance`); off by default, which leaves every trajectory unchanged.
+
+``zc_warmup=N`` starts from the best ``population_size`` of N random architectures by a zero-cost
+proxy (``zc_proxy``, default synflow) and ``zc_moves=K`` evaluates the best of K distinct mutations
+of each tournament winner by that proxy (Abdelfattah et al. 2021; see
+:mod:`nasarena.strategies.zero_cost`); both off by default.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from nasarena.spaces.base import Arch, SearchSpace
 from nasarena.strategies.base import Proposal, Strategy, positive_int
 from nasarena.strategies.inheritance import warm_start_config, warm_start_option
 from nasarena.strategies.random_search import UniformSampler, usable_score
+from nasarena.strategies.zero_cost import ProxyGuide, choose, distinct
 
 
 class RegularizedEvolution(Strategy):
@@ -43,7 +49,8 @@ class RegularizedEvolution(Strategy):
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator,
                  fidelities: tuple[Fidelity, ...] = (FULL,), population_size: int = 10,
-                 sample_size: int = 3, warm_start: bool = False) -> None:
+                 sample_size: int = 3, warm_start: bool = False, zc_warmup: int = 0, zc_moves: int = 0,
+                 zc_proxy: str = "synflow") -> None:
         super().__init__(space, rng, fidelities)
         positive_int(self.name, "population_size", population_size)
         if (isinstance(sample_size, bool) or not isinstance(sample_size, int)
@@ -53,6 +60,7 @@ class RegularizedEvolution(Strategy):
         self.population_size = population_size
         self.sample_size = sample_size
         self.warm_children = warm_start_option(self, warm_start)
+        self.zc = ProxyGuide(self, warmup=zc_warmup, moves=zc_moves, proxy=zc_proxy)
         # Parallel lists in insertion order (oldest first): cheap aging (pop(0) on <=P items) and
         # cheap worst-removal (C-level min/index over a list of floats).
         self.archs: list[Arch] = []
@@ -68,12 +76,42 @@ class RegularizedEvolution(Strategy):
 
     def ask(self) -> Proposal:
         """A random architecture while the population fills, then a mutated tournament winner."""
+        if self.zc.on:
+            return self.zc.note(self._zero_cost_ask() or self._step())
+        return self._step()
+
+    def _step(self) -> Proposal:
+        """The plain step: a random architecture while the population fills, else a random mutation."""
         if len(self.scores) < self.population_size:
             return self.propose(self._sampler.sample(), self._fid)
         i = self._tournament()
-        arch = self._sampler.mutate(self.archs[i])
-        if self.warm_children:
-            return self.warm_start(arch, self.ids[i], self._fid)
+        return self._child(self._sampler.mutate(self.archs[i]), self.ids[i])
+
+    def _zero_cost_ask(self) -> Proposal | None:
+        """The warm-up's proxy work, an architecture the proxy chose, or a move's proxy work; None:
+        the plain step (filling the population, or a random mutation without ``zc_moves``)."""
+        zc = self.zc
+        if zc.warmup and not zc.warmup_asked:
+            zc.warmup_asked = True
+            return zc.ask_scores(self, distinct(self._sampler.sample, zc.warmup), "warmup")
+        ready = zc.pop_ready()
+        if ready is not None:
+            return self._child(*ready)
+        if not zc.moves or len(self.scores) < self.population_size:
+            return None
+        i = self._tournament()
+        parent_arch = self.archs[i]
+        options = zc.unseen(self.space.neighbours(parent_arch) or [self._sampler.mutate(parent_arch)])
+        candidates = choose(options, zc.moves, self._sampler.uniform)
+        unscored = [a for a in candidates if a not in zc.cache]
+        if unscored:
+            return zc.ask_scores(self, unscored, "move", candidates, self.ids[i])
+        return self._child(zc.ranked(candidates)[0], self.ids[i])
+
+    def _child(self, arch: Arch, parent: int | None) -> Proposal:
+        """``arch`` as a fresh proposal, or as a warm start from ``parent`` with ``warm_start=True``."""
+        if parent is not None and self.warm_children:
+            return self.warm_start(arch, parent, self._fid)
         return self.propose(arch, self._fid)
 
     def _tournament(self) -> int:
@@ -95,6 +133,9 @@ class RegularizedEvolution(Strategy):
 
     def tell(self, proposal: Proposal, evaluation: Evaluation) -> None:
         """Add a successful child; remove the oldest (aging) or worst member when over size."""
+        if proposal.work is not None:  # proxy scores (zero-cost options): they choose what comes next
+            self.zc.told(proposal, evaluation, self.population_size)
+            return
         score = usable_score(evaluation)
         if score is None:
             return
@@ -114,7 +155,7 @@ class RegularizedEvolution(Strategy):
     def config(self) -> dict[str, Any]:
         """Population and tournament sizes, and whether removal is by age."""
         return {"population_size": self.population_size, "sample_size": self.sample_size,
-                "aging": self.aging, **warm_start_config(self.warm_children)}
+                "aging": self.aging, **warm_start_config(self.warm_children), **self.zc.config()}
 
 
 class Evolution(RegularizedEvolution):

@@ -21,6 +21,7 @@ from nasarena.errors import ConfigError, SearchExhausted
 from nasarena.estimators.base import FULL, Evaluation, Fidelity
 from nasarena.spaces.base import Arch, SearchSpace
 from nasarena.strategies.base import Proposal, Strategy
+from nasarena.strategies.zero_cost import ProxyGuide
 
 #: Spaces with more decision tuples than this are never enumerated (exhaustion is then impossible
 #: in practice, and enumerating would take longer than any search).
@@ -136,13 +137,20 @@ class RandomSearch(Strategy):
     from without replacement, so the last architectures cost as little as the first.
     Tells are not used (beyond bookkeeping), so random search is the baseline every other strategy
     must beat.
+
+    ``zc_warmup=N`` (off by default) first draws N architectures the same way, has them scored by
+    the zero-cost proxy ``zc_proxy`` (shared work on the oracle side, see
+    :mod:`nasarena.strategies.zero_cost`) and proposes them best first, then goes on uniformly
+    (Abdelfattah et al. 2021's warm-up for random search).
     """
 
     name: ClassVar[str] = "random"
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator,
-                 fidelities: tuple[Fidelity, ...] = (FULL,)) -> None:
+                 fidelities: tuple[Fidelity, ...] = (FULL,), zc_warmup: int = 0,
+                 zc_proxy: str = "synflow") -> None:
         super().__init__(space, rng, fidelities)
+        self.zc = ProxyGuide(self, warmup=zc_warmup, proxy=zc_proxy)
         self._sampler = UniformSampler(space, rng)
         self._seen: set[Arch] = set()
         self._rejected: set[Arch] = set()  # invalid tuples met while rejection sampling
@@ -152,9 +160,30 @@ class RandomSearch(Strategy):
 
     def ask(self) -> Proposal:
         """A uniformly random architecture not proposed before by this instance."""
+        if self.zc.on:
+            proposal = self._zero_cost_ask()
+            if proposal is not None:
+                return proposal
         arch = self._draw() if self._remaining is None else self._draw_remaining()
         self._seen.add(arch)
         return self.propose(arch, self._fid)
+
+    def _zero_cost_ask(self) -> Proposal | None:
+        """The warm-up's proxy work (its architectures count as proposed), then its architectures best
+        first; None once they are all proposed (or while the scores are outstanding)."""
+        zc = self.zc
+        if not zc.warmup_asked:
+            zc.warmup_asked = True
+            archs: list[Arch] = []
+            try:
+                for _ in range(zc.warmup):
+                    archs.append(self._draw() if self._remaining is None else self._draw_remaining())
+                    self._seen.add(archs[-1])
+            except SearchExhausted:  # a space smaller than the warm-up: score all of it
+                pass
+            return zc.ask_scores(self, archs, "warmup")
+        ready = zc.pop_ready()
+        return None if ready is None else self.propose(ready[0], self._fid)
 
     def _draw(self) -> Arch:
         sampler = self._sampler
@@ -210,11 +239,14 @@ class RandomSearch(Strategy):
             f"proposed; give a smaller budget or use a larger space")
 
     def tell(self, proposal: Proposal, evaluation: Evaluation) -> None:
-        """Random search ignores results (the base class checks the proposal was outstanding)."""
+        """Random search ignores results (the base class checks the proposal was outstanding), except
+        the warm-up's proxy scores, which order what it proposes next."""
+        if proposal.work is not None:
+            self.zc.told(proposal, evaluation, len(proposal.work.params["archs"]))
 
     def config(self) -> dict[str, Any]:
-        """No hyper-parameters."""
-        return {}
+        """No hyper-parameters (the zero-cost warm-up's when on)."""
+        return self.zc.config()
 
 
 __all__ = ["RandomSearch", "UniformSampler", "usable_score"]

@@ -49,7 +49,7 @@ class ZeroCostOracle(NB201TableFinal):
         dataset: str = "synthetic",
         *,
         proxy: str = "synflow",
-        table: str = "cifar10-valid",
+        table: str | None = "cifar10-valid",
         channels: int = 16,
         cells: int = 5,
         batch_size: int = 64,
@@ -72,7 +72,8 @@ class ZeroCostOracle(NB201TableFinal):
         if num_threads is None:
             num_threads = min(2, num(os.environ.get("OMP_NUM_THREADS") or 2, int, "OMP_NUM_THREADS"))
         self.num_threads = num(num_threads, int, "num_threads")
-        self._use_table(table)
+        if table is not None:  # None: a scorer only, with no final metric (how ``with-proxy`` uses it)
+            self._use_table(table)
         self._load = (
             data_dir,
             {

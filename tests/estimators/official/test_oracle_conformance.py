@@ -62,6 +62,9 @@ BUILDERS: dict[str, Callable[[pytest.FixtureRequest, Path], list[tuple[str, Orac
     "zero-cost": lambda r, t: [(f"zero-cost+{p}", make_oracle("zero-cost", proxy=p, channels=4, cells=1,
                                                              batch_size=8, num_threads=1),
                                 {"n_archs": 3, "exact_costs": False}) for p in ("synflow", "naswot")],
+    "with-proxy": lambda r, t: [("with-proxy", make_oracle(
+        "with-proxy", base="nb201-lite", dataset="cifar10-valid", proxy_channels=4, proxy_cells=1,
+        proxy_batch_size=8, proxy_threads=1), {"exact_costs": False})],
     "nb201": lambda r, t: [
         ("nb201", make_oracle("nb201", dataset="cifar100", path=str(r.getfixturevalue("nb201_cache")),
                               epochs=(12, 200)), {}),
