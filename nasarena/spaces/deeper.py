@@ -135,6 +135,33 @@ def find_insertion(space: MacroSpace, parent: Arch, child: Arch) -> Insertion | 
     return min(found, key=lambda ins: rank[ins.kind])
 
 
+def find_removal(space: MacroSpace, parent: Arch, child: Arch) -> Insertion | None:
+    """The parent layer ``child`` lacks (``position``: its index in the parent), when ``child`` is
+    ``parent`` with one layer without extra inputs removed (the next layer possibly dropping the
+    node before it as an extra input: it becomes its only input), or None. Approximate (LEMONADE's
+    layer removal; like a NB201 edge's removal, its contribution is lost) when the removed layer
+    kept its input's shape, so every tensor of the child has its parent counterpart; Lamarckian
+    when it changed the shape or a concat loses its channels (the next layer's weights change)."""
+    p_layers, c_layers = space.effective(parent), space.effective(child)
+    readings = insertion_positions(c_layers, p_layers)
+    if not readings:
+        return None
+    from nasarena.spaces.macro.cost import plan
+
+    planned = plan(space, parent).layers
+    found = []
+    for pos, added in readings:
+        lay = planned[pos]
+        if (lay.c_in, lay.hw_in) != (lay.c_out, lay.hw_out):
+            found.append(Insertion(pos, added, "", LAMARCKIAN, "the removed layer changed its input's shape"))
+        elif added and space.connection == "concat":
+            found.append(Insertion(pos, added, "", LAMARCKIAN, "the next layer's concat loses channels"))
+        else:
+            found.append(Insertion(pos, added, "", APPROXIMATE,
+                                   "a removal: the layer's contribution is lost"))
+    return min(found, key=lambda r: r.kind != APPROXIMATE)
+
+
 def _lcs(p_layers: tuple[Layer, ...], c_layers: tuple[Layer, ...]) -> list[int | None]:
     """Child layer -> parent layer by a longest common subsequence over (op, width, stride)."""
     key = [(x.op, x.width, x.stride) for x in p_layers], [(x.op, x.width, x.stride) for x in c_layers]
@@ -167,10 +194,9 @@ def align_layers(space: MacroSpace, parent: Arch, child: Arch) -> tuple[int | No
     if ins is not None:
         return tuple(None if k == ins.position else (k if k < ins.position else k - 1)
                      for k in range(len(c_layers)))
-    removed = insertion_positions(c_layers, p_layers)
-    if removed:
-        pos = removed[0][0]
-        return tuple(k if k < pos else k + 1 for k in range(len(c_layers)))
+    removed = find_removal(space, parent, child)
+    if removed is not None:
+        return tuple(k if k < removed.position else k + 1 for k in range(len(c_layers)))
     return tuple(_lcs(p_layers, c_layers))
 
 
@@ -220,5 +246,5 @@ def deeper_children(space: MacroSpace, arch: Arch) -> list[Arch]:
     return out
 
 
-__all__ = ["EVAL_ONLY", "Insertion", "align_layers", "deeper_children", "find_insertion",
+__all__ = ["EVAL_ONLY", "Insertion", "align_layers", "deeper_children", "find_insertion", "find_removal",
            "insertion_positions", "node_map"]

@@ -34,8 +34,9 @@ residual unless a summand switches between identity and projection (then Lamarck
 stride-1 conv layer inserted, :mod:`nasarena.spaces.deeper`) is exact in residual and dense, where
 the layer after it also takes the new layer's input (a zero-output BN in the sum; zero weights in
 the concat), and in the chain approximate: exact in eval mode only (an identity-initialised layer
-whose new BN uses batch statistics in train mode). Other depth changes are Lamarckian, their
-tensors copied through a layer alignment (:func:`nasarena.spaces.deeper.align_layers`).
+whose new BN uses batch statistics in train mode). Removing one shape-keeping layer is approximate
+(:func:`nasarena.spaces.deeper.find_removal`). Other depth changes are Lamarckian, their tensors
+copied through a layer alignment (:func:`nasarena.spaces.deeper.align_layers`).
 """
 
 from __future__ import annotations
@@ -96,12 +97,16 @@ def _macro_changes(space: SearchSpace, parent: Arch, child: Arch) -> list[Change
     :data:`MACRO_RULES`; any other difference (depth, width, stride, connections) is Lamarckian."""
     p_layers, c_layers = space.effective(parent), space.effective(child)  # what the network builds
     if len(p_layers) != len(c_layers):
-        from nasarena.spaces.deeper import find_insertion
+        from nasarena.spaces.deeper import find_insertion, find_removal
 
         ins = find_insertion(space, parent, child)
         if ins is not None:  # deeper: one inserted layer (nasarena.spaces.deeper)
             return [Change(f"deeper: layer {ins.position} inserted after node {ins.position}", "(none)",
                            c_layers[ins.position].token(), ins.kind, ins.note)]
+        rem = find_removal(space, parent, child)
+        if rem is not None:
+            return [Change(f"layer {rem.position} removed", p_layers[rem.position].token(), "(none)",
+                           rem.kind, rem.note)]
         return [Change("depth", str(len(p_layers)), str(len(c_layers)), LAMARCKIAN)]
     w = widened_layer(p_layers, c_layers)
     if w is not None:  # Net2Wider: exact where every consumer can be adjusted (nasarena.spaces.wider)

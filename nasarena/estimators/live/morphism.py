@@ -46,8 +46,7 @@ from torch import nn
 from nasarena.estimators.live.checkpoints import copy_matching
 from nasarena.estimators.live.deeper import aligned_weights, apply_deeper, set_concat_convs
 from nasarena.spaces.base import Arch, SearchSpace
-from nasarena.spaces.deeper import align_layers, node_map
-from nasarena.spaces.macro.space import Layer
+from nasarena.spaces.deeper import align_layers
 from nasarena.spaces.morphisms import (
     APPROXIMATE,
     EXACT,
@@ -293,11 +292,8 @@ def _unexplained_fresh(model: nn.Module, space: SearchSpace, parent_arch: Arch, 
         p_layers, c_layers = space.effective(parent_arch), space.effective(arch)
         if alignment is None:
             layers = [i for i, (a, b) in enumerate(zip(p_layers, c_layers, strict=False)) if a != b]
-        else:  # a depth change: new layers, and aligned ones whose op, width, stride or inputs differ
-            nodes = node_map(alignment)
-            layers = [i for i, k in enumerate(alignment) if k is None or c_layers[i] != Layer(
-                p_layers[k].op, p_layers[k].width, p_layers[k].stride,
-                tuple(sorted(nodes.get(j, -1) for j in p_layers[k].inputs)))]
+        else:  # a depth change: only new layers may hold fresh tensors (a rule sets what it needs)
+            layers = [i for i, k in enumerate(alignment) if k is None]
         inside = re.compile(r"layers\.(" + "|".join(map(str, layers)) + r")\.") if layers else None
     else:  # no catalogue: any architecture change is Lamarckian already; this catches a size change
         inside = None

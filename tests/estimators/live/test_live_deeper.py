@@ -164,3 +164,36 @@ def test_the_benchmark_reports_the_chain_rules_train_mode_error(capsys) -> None:
     assert g[:, 0].max() < TOL and g[:, 2].min() > 1e-3  # eval mapped exact, train mapped measured > 0
     assert bench.main(["--n-parents", "1", "--resolution", "8", "--spaces", "residual"]) == 0
     assert "residual  zero      exact" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("space_name", "parent", "child", "kind"), [
+    # a shape-keeping layer removed: every child tensor has its counterpart, the function changes
+    ("chain", "conv3x3:16:s1/conv5x5:16:s1/sep3x3:32:s2", "conv3x3:16:s1/sep3x3:32:s2", APPROXIMATE),
+    # residual: the next layer's skip from the node before the removed one becomes its main input
+    ("residual", "conv3x3:16:s1/conv3x3:16:s1/conv3x3:32:s2+1", "conv3x3:16:s1/conv3x3:32:s2", APPROXIMATE),
+    # dense: the next layer loses the removed layer's channels (its weights change shape)
+    ("dense", "conv3x3:16:s1/conv3x3:16:s1/conv3x3:32:s2+1", "conv3x3:16:s1/conv3x3:32:s2", LAMARCKIAN),
+    # the removed layer widened its input (16 -> 32): the next layer's weights change shape
+    ("chain", "conv3x3:16:s1/conv3x3:32:s1/conv3x3:16:s1", "conv3x3:16:s1/conv3x3:16:s1", LAMARCKIAN),
+])
+def test_a_layer_removal_is_approximate_where_every_tensor_has_its_counterpart(space_name, parent, child,
+                                                                                  kind) -> None:
+    space, pa, ca, p_net, c_net, transfer = nets(space_name, parent, child)
+    (change,) = changes(space, pa, ca)
+    assert change.where == "layer 1 removed" and change.kind == kind == transfer.kind
+    assert transfer.layers == (0, 2)
+    if kind == APPROXIMATE:
+        assert set(transfer.names) == set(c_net.state_dict())  # nothing fresh
+        p, c = p_net.state_dict(), c_net.state_dict()
+        moved = [n for n in c if n.startswith("layers.1.")]
+        assert moved and all(torch.equal(c[n], p[n.replace("layers.1.", "layers.2.", 1)]) for n in moved)
+        assert max(gaps(p_net, c_net)) > TOL  # a removal loses the layer's contribution
+    if space_name == "chain" and kind == APPROXIMATE:
+        # the neighbour that turns layer 2 into a (forwarding) identity is this removal: a move of
+        # the strategies that take approximate morphisms (lemonade by default)
+        from nasarena.spaces.macro.space import IDENTITY
+
+        neighbour = list(pa)
+        neighbour[[d.name for d in space.decisions].index("op2")] = IDENTITY
+        assert space.canonical(tuple(neighbour)) == space.canonical(ca)
+        assert space.canonical(ca) in {space.canonical(n) for n in morph_children(space, pa, (APPROXIMATE,))}
