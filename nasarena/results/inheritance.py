@@ -205,7 +205,8 @@ def plot_pairs(traj: pd.DataFrame, table: pd.DataFrame, groups: dict[tuple, list
             ax.set_xscale("log")
             ax.set_xlabel("cumulative charged training seconds (sum of costs)")
             ax.set_ylabel(column)
-            ax.set_title(f"{' · '.join(map(str, setting))}: {what.split(' (')[0]}", fontsize=9)
+            oracle, dataset, workers = setting
+            ax.set_title(f"{oracle} · {dataset} · {workers} worker(s): {what.split(' (')[0]}", fontsize=9)
             ax.legend(fontsize=8)
     return save_figure(fig, out_dir, stem)
 
