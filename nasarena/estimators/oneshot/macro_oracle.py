@@ -142,6 +142,8 @@ class MacroSupernetOracle(SupernetOracle):
         final_seed: int = 0,
         final_cache_dir: str | None = None,
         final_batch_size: int | None = None,
+        quality_sample: int = 0,
+        quality_seed: int = 0,
     ) -> None:
         from nasarena.registry import make_space
 
@@ -180,6 +182,9 @@ class MacroSupernetOracle(SupernetOracle):
         self._data: DeviceData | None = None
         self._search: SupernetSearch | None = None
         self._valid: dict[Any, Arch] = {}
+        # quality_sample > 0: at the end of a run, the supernet's ranking of that many architectures
+        # against their live retraining at final_fidelity (the final metric; see end_of_run)
+        self._init_quality(quality_sample, quality_seed)
 
     def data(self) -> DeviceData:
         """The training images on the device; their resolution must suit the space's reductions."""
@@ -207,11 +212,6 @@ class MacroSupernetOracle(SupernetOracle):
     def params(self, arch: Arch) -> float:
         """Params (millions) of the sub-network at the supernet's width."""
         return self._cost(arch)[0]
-
-    def end_of_run(self) -> dict[str, Any]:
-        """Nothing: the supernet-quality measure needs a truth per architecture, which for a macro
-        space would be a live retraining of the whole sample (not wired)."""
-        return {}
 
     # ---- the final metric: a live retraining -----------------------------------------------------
     def live(self) -> Any:
@@ -251,6 +251,7 @@ class MacroSupernetOracle(SupernetOracle):
             "width_mult": self.width_mult,
             "epochs": self.epochs,
             "score_images": self.score_images,
+            "quality_sample": self.quality_sample,
             "device": str(self.device),
             "weight_sharing": "per layer position one module per op at the largest width, channel slices "
             "[:c_out, :c_in]; stride a forward argument; BatchNorm with batch statistics, no affine",

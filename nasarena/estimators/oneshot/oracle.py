@@ -145,7 +145,10 @@ class SupernetOracle(NB201TableFinal):
         self._data: DeviceData | None = None
         self._search: SupernetSearch | None = None
         self._valid: dict[Any, Arch] = {}
-        # how good the supernet is, measured at the end of a run (0: off; see end_of_run)
+        self._init_quality(quality_sample, quality_seed)
+
+    def _init_quality(self, quality_sample: Any, quality_seed: Any) -> None:
+        """How good the supernet is, measured at the end of a run (0: off; see end_of_run)."""
         self.quality_sample = num(quality_sample, int, "quality_sample")
         self.quality_seed = num(quality_seed, int, "quality_seed")
         if self.quality_sample and self.quality_sample < 2:

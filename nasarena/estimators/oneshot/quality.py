@@ -25,6 +25,7 @@ evaluation) are left out and counted. Torch-free: the scores come from a callabl
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -89,20 +90,22 @@ def rank_quality(scores: Sequence[float], truth: Sequence[float],
     tied = np.flatnonzero(s == s.max())
     pick = float(t[tied].mean())
     nan = math.nan
-    return RankQuality(
-        n=n,
-        left_out=int((~keep).sum()),
-        kendall_tau_b=_statistic(stats.kendalltau(s, t, variant="b")) if n > 1 else nan,
-        spearman=_statistic(stats.spearmanr(s, t)) if n > 1 else nan,
-        top_fraction=float(top_fraction),
-        top_k=int(k),
-        top_kendall_tau_b=_statistic(stats.kendalltau(s[top], t[top], variant="b")) if k > 1 else nan,
-        regret=float(t.max() - pick),
-        pick_truth=pick,
-        pick_ties=int(len(tied)),
-        best_truth=float(t.max()),
-        mean_truth=float(t.mean()),
-    )
+    with warnings.catch_warnings():  # a constant side is NaN (see above), not a warning
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        return RankQuality(
+            n=n,
+            left_out=int((~keep).sum()),
+            kendall_tau_b=_statistic(stats.kendalltau(s, t, variant="b")) if n > 1 else nan,
+            spearman=_statistic(stats.spearmanr(s, t)) if n > 1 else nan,
+            top_fraction=float(top_fraction),
+            top_k=int(k),
+            top_kendall_tau_b=_statistic(stats.kendalltau(s[top], t[top], variant="b")) if k > 1 else nan,
+            regret=float(t.max() - pick),
+            pick_truth=pick,
+            pick_ties=int(len(tied)),
+            best_truth=float(t.max()),
+            mean_truth=float(t.mean()),
+        )
 
 
 def sample_architectures(space: SearchSpace, n: int, rng: np.random.Generator) -> list[Arch]:

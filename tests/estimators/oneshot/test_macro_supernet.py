@@ -17,6 +17,7 @@ from nasarena.estimators.base import SharedWork
 from nasarena.estimators.live.oracle import LiveOracle
 from nasarena.estimators.oneshot.macro_oracle import MacroSupernetOracle
 from nasarena.estimators.oneshot.macro_supernet import build_macro_supernet, positions
+from nasarena.estimators.oneshot.quality import sample_architectures
 from nasarena.estimators.oneshot.supernet import Fixed, Hard, Joint
 from nasarena.registry import make_space
 from nasarena.results import schema as S
@@ -154,3 +155,23 @@ def test_rsps_runs_on_residual_and_the_oracle_refuses_a_mixing_method_itself() -
     work = SharedWork("supernet", 1, {"method": "darts", "epoch": 1})
     with pytest.raises(StrategyError, match="one architecture per step"):  # asked directly, not by the runner
         oracle.run_shared(work, np.random.default_rng(0))
+
+
+def test_quality_sample_ranks_the_macro_supernet_against_live_retraining() -> None:
+    """quality_sample on a macro space: the truth is the final metric, a live retraining from scratch."""
+    tiny = {**TINY, "quality_sample": 3, "quality_seed": 1}
+    measured = MacroSupernetOracle(**tiny)
+    cfg = RunConfig("rsps", KWARGS["rsps"], "macro-supernet", tiny, 0, Budget(max_evals=1000))
+    result = run(cfg, measured)
+    assert result.ok, result.error
+    q = result.meta["oracle_measures"]["supernet_quality"]
+    assert q["n"] == 3 and q["sample"]["seed"] == 1
+    assert "retrained from scratch" in q["truth"]
+    assert q["budget"]["space"] == "chain" and q["budget"]["width_mult"] == 0.25
+    assert q["budget"]["epochs"] == EPOCHS
+    archs = sample_architectures(measured.space, 3, np.random.default_rng(1))
+    truth = [measured.final_metric(a) for a in archs]
+    assert q["best_truth"] == pytest.approx(max(truth))
+    plain = run(RunConfig("rsps", KWARGS["rsps"], "macro-supernet", TINY, 0, Budget(max_evals=1000)),
+                MacroSupernetOracle(**TINY))
+    assert "oracle_measures" not in plain.meta  # off by default
