@@ -39,6 +39,7 @@ from nasarena.bench.runner import run
 from nasarena.registry import make_oracle
 
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)
+LABELS = ("re", "re+warmup", "re+move", "random", "random+warmup")
 GRID = np.linspace(0.1, 1.0, 91)
 
 
@@ -67,9 +68,10 @@ def measure(a: argparse.Namespace) -> dict:
             "proxy_cells": a.cells, "proxy_resolution": a.resolution, "proxy_threads": a.threads}
     oracle = make_oracle("with-proxy", **args)
     best = float(oracle.best_final)
-    out: dict[str, list[dict]] = {label: [] for label, *_ in variants(a)}
+    chosen = [v for v in variants(a) if v[0] in a.variants]
+    out = {label: [] for label, *_ in chosen}
     for seed in a.seeds:  # seed-major: the variants of one seed run back to back (same machine load)
-        for label, strategy, kw, _ in variants(a):
+        for label, strategy, kw, _ in chosen:
             t0 = time.perf_counter()
             config = RunConfig(strategy, kw, "with-proxy", args, seed, Budget(max_time=a.budget))
             res = run(config, oracle=oracle)
@@ -112,6 +114,8 @@ def table(result: dict) -> str:
              "regret ratio @25% | mean-regret ratio | proxy s charged | trainings |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for label, recs in runs.items():
+        if plain_of[label] not in runs:
+            continue
         plain = runs[plain_of[label]]
         acc, pacc = _mean(recs, "final_test_acc"), _mean(plain, "final_test_acc")
         mreg, pmreg = _mean(recs, "mean_regret"), _mean(plain, "mean_regret")
@@ -139,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--population", type=int, default=10)
     p.add_argument("--sample", type=int, default=3)
+    p.add_argument("--variants", type=lambda t: t.split(","), default=list(LABELS),
+                   help=f"comma-separated subset of {', '.join(LABELS)}")
     p.add_argument("--out", type=Path, default=None, help="write the measurements as JSON")
     a = p.parse_args(argv)
     result = measure(a)

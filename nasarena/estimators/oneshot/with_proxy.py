@@ -44,7 +44,7 @@ from nasarena.spaces.base import Arch
 
 
 class WithProxy(Oracle):
-    """The base oracle, offering ``"proxy"`` (and ``"shared"``) on top of its own capabilities."""
+    """Any NB201 oracle (``base=``, e.g. nb201-lite) plus zero-cost proxy scores as shared work."""
 
     name: ClassVar[str] = "with-proxy"
     datasets: ClassVar[tuple[str, ...]] = ()  # the base oracle's
