@@ -1,7 +1,7 @@
 """Warm-started vs from-scratch children on the live oracle: training time, accuracy, rank agreement.
 
 For ``--n-children`` parents (uniform NB201 samples, or macro ones with ``--space``) trained from
-scratch for ``--epochs`` epochs, one child each (a one-step mutation: the space's neighbours,
+scratch for ``--epochs`` epochs, one child each (a one-step mutation: the space's neighbours and, in the macro spaces, its deeper children,
 ``--kinds`` choosing which morphism kinds), trained four ways with the same seed:
 
 * from scratch, ``--epochs`` epochs (the baseline) and 1 epoch;
@@ -57,14 +57,16 @@ from nasarena.results.inheritance_ranking import (
     benchmark_summary,
     nb201_reference,
 )
-from nasarena.spaces.morphisms import KINDS, kind_of
+from nasarena.spaces.morphisms import KINDS, morph_children
 
 ARMS = ("scratch", "warm", "scratch1", "warm1")
 
 
 def pick_child(space, arch, kinds, rng):
-    """A uniformly drawn neighbour of ``arch`` whose change kind is in ``kinds`` (None if none)."""
-    options = [n for n in space.neighbours(arch) if kind_of(space, arch, n) in kinds]
+    """A uniformly drawn morphism child of ``arch`` whose change kind is in ``kinds`` (None if none):
+    a one-decision neighbour or, in the macro spaces, a deeper child (one layer inserted); for NB201
+    exactly the neighbours, in the same order, so its picks are unchanged."""
+    options = morph_children(space, arch, tuple(kinds))
     return options[int(rng.integers(len(options)))] if options else None
 
 
