@@ -1,8 +1,9 @@
 """Warm-started vs from-scratch children on the live oracle: training time, accuracy, rank agreement.
 
 For ``--n-children`` parents (uniform NB201 samples, or macro ones with ``--space``) trained from
-scratch for ``--epochs`` epochs, one child each (a one-step mutation: the space's neighbours and, in the macro spaces, its deeper children,
-``--kinds`` choosing which morphism kinds), trained four ways with the same seed:
+scratch for ``--epochs`` epochs, one child each (a one-step mutation: the space's neighbours and,
+in the macro spaces, its deeper children; ``--kinds`` choosing which morphism kinds), trained four
+ways with the same seed:
 
 * from scratch, ``--epochs`` epochs (the baseline) and 1 epoch;
 * warm-started from the parent's weights (network morphism where one exists, else Lamarckian
