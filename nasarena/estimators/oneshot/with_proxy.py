@@ -133,6 +133,10 @@ class WithProxy(Oracle):
         """The base oracle's fidelity check."""
         return self.base.check_fidelity(fidelity)
 
+    def start_of_run(self) -> None:
+        """The base oracle's start of a run (a ``supernet`` base drops the previous run's supernet)."""
+        self.base.start_of_run()
+
     def end_of_run(self) -> dict[str, Any]:
         """The base oracle's end-of-run measurements."""
         return self.base.end_of_run()

@@ -25,3 +25,17 @@ def test_a_run_after_a_one_shot_search_scores_as_on_a_fresh_oracle() -> None:
     assert after.ok, after.error
     assert after.trajectory[COLS].equals(fresh.trajectory[COLS])
     assert shared.search is not None and shared.search.done == 0  # scored on a new, untrained supernet
+
+
+def test_with_proxy_forwards_the_start_of_a_run_to_its_base() -> None:
+    import numpy as np
+
+    from nasarena.estimators.base import Fidelity
+    from nasarena.estimators.oneshot.with_proxy import WithProxy
+
+    wrapped = WithProxy(base="supernet", proxy_channels=4, proxy_cells=1, **TINY)
+    arch = wrapped.space.sample(np.random.default_rng(0))
+    wrapped.evaluate(arch, Fidelity(epochs=1), np.random.default_rng(0))
+    assert wrapped.base.search is not None  # scoring built the base's (untrained) supernet
+    wrapped.start_of_run()
+    assert wrapped.base.search is None
