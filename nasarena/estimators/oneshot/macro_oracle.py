@@ -5,11 +5,13 @@ The same protocol as the NB201 ``supernet`` oracle (:mod:`.oracle`): a one-shot 
 charged its measured seconds on the run's clock; ``evaluate(arch, Fidelity(epochs=k))`` scores an
 architecture with the shared weights as they are now (accuracy on fixed images of the architecture
 half), so after each epoch the derived architecture is the incumbent. The supernet
-(:mod:`.macro_supernet`) shares weights by layer position and channel slice and computes one
-architecture at a time, so it trains in the ``uniform`` (``rsps``) and ``controller`` (``enas``)
-modes, and on ``chain`` in ``gumbel`` (``gdas``: one straight-through Gumbel sample of every decision,
-logits per decision); the joint and sampled modes (``darts``, ``setn``), and Gumbel on ``residual``,
-are refused before any work (capabilities ``"supernet:<mode>"``).
+(:mod:`.macro_supernet`) shares weights by layer position and channel slice. It trains in the
+``uniform`` (``rsps``) and ``controller`` (``enas``) modes, and on ``chain``, with logits per decision,
+also in ``gumbel`` (``gdas``: one straight-through Gumbel sample of every decision), ``joint``
+(``darts``, both orders: ops mixed, widths channel-masked, depths mixed before the head, the stride
+its straight-through argmax) and ``sampled`` (``setn``: one architecture drawn per step, its
+architecture step joint). On ``residual`` the logit-based modes are refused before any work
+(capabilities ``"supernet:<mode>"``): its connection decisions are not relaxed.
 
 **Final metric** (harness only): a live retraining, from scratch, of the architecture at
 ``final_fidelity`` by the ``live`` oracle (:mod:`nasarena.estimators.live.oracle`) on the same
@@ -27,6 +29,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from nasarena.errors import ConfigError, StrategyError
 from nasarena.estimators.base import MULTI_FIDELITY, SHARED, Fidelity, Oracle, supernet_mode
@@ -36,23 +39,24 @@ from nasarena.estimators.live.device_data import DeviceData, resolve_device
 from nasarena.estimators.oneshot.macro_supernet import CONNECTIONS, build_macro_supernet
 from nasarena.estimators.oneshot.oracle import SupernetOracle
 from nasarena.estimators.oneshot.search import SupernetSearch
-from nasarena.estimators.oneshot.settings import METHOD_MODES, SearchSettings
-from nasarena.estimators.oneshot.supernet import gumbel_hard
+from nasarena.estimators.oneshot.settings import ARCH_STEP_METHODS, METHOD_MODES, SearchSettings
+from nasarena.estimators.oneshot.supernet import Joint, gumbel_hard
 from nasarena.spaces.base import Arch
 from nasarena.spaces.macro.space import MacroSpace
 
-#: The weight-step modes a macro supernet trains (one architecture per step; GDAS's Gumbel sample
-#: on ``chain``).
-MACRO_MODES = ("uniform", "controller", "gumbel")
+#: The weight-step modes a macro supernet trains: one architecture per step; on ``chain`` also
+#: GDAS's Gumbel sample, DARTS's joint relaxation and SETN's sampling (logits per decision).
+MACRO_MODES = ("uniform", "controller", "gumbel", "joint", "sampled")
 
 
 def macro_modes(space: MacroSpace) -> tuple[str, ...]:
-    """The modes the supernet of ``space`` trains: Gumbel only on ``chain`` (no connection decisions)."""
+    """The modes the supernet of ``space`` trains: the logit-based ones only on ``chain`` (its
+    connection decisions are not relaxed on ``residual``)."""
     return MACRO_MODES if space.connection == "none" else MACRO_MODES[:2]
 
 
 class MacroSupernetSearch(SupernetSearch):
-    """A supernet search on a macro space: no architecture parameters; uniform or controller mode."""
+    """A supernet search on a macro space: logits per decision (masked to its choices) on ``chain``."""
 
     def __init__(
         self,
@@ -80,7 +84,7 @@ class MacroSupernetSearch(SupernetSearch):
         #: valid choices of the (decisions x most choices) logits; the rest are masked out
         self.mask = torch.arange(max(cards))[None, :] < torch.tensor(cards)[:, None]
         alphas = None
-        if settings.mode == "gumbel":  # architecture logits: 1e-3 * N(0, 1), as the NB201 search's
+        if settings.method in ARCH_STEP_METHODS:  # architecture logits: 1e-3 * N(0, 1), as NB201's
             alphas = 1e-3 * torch.randn(self.mask.shape, generator=init) * self.mask
         self._arch_rng = np.random.default_rng([int(seed), 2])
         self._setup(data, settings, epochs, net, alphas, seed, score_images)
@@ -89,7 +93,7 @@ class MacroSupernetSearch(SupernetSearch):
     def gumbel(self, alphas: torch.Tensor, tau: float) -> Any:
         """A straight-through Gumbel sample of one choice per decision that is a valid network (at most
         ``max_reductions`` strides of 2: resampled, up to 1000 times)."""
-        logits = alphas.masked_fill(~self.mask, -math.inf)
+        logits = self._masked(alphas)
         for _ in range(1000):
             hard = gumbel_hard(logits, tau, self.gen)
             if self.space.is_valid(hard.index):
@@ -98,6 +102,24 @@ class MacroSupernetSearch(SupernetSearch):
             f"gdas on {self.space.name}: 1000 Gumbel samples in a row downsample more than "
             f"{self.space.max_reductions} times; the stride logits have collapsed"
         )
+
+    def _masked(self, alphas: torch.Tensor) -> torch.Tensor:
+        return alphas.masked_fill(~self.mask, -math.inf)
+
+    def joint(self, alphas: torch.Tensor) -> Joint:
+        """Softmax per decision over its valid choices (the others get weight 0)."""
+        return Joint(F.softmax(self._masked(alphas), dim=-1))
+
+    def _sampled_arch(self) -> Arch:
+        """SETN's sample: one choice per decision from softmax(alphas), resampled (up to 1000 times)
+        while it downsamples more than ``max_reductions`` times."""
+        probs = F.softmax(self._masked(self.alphas.detach()), dim=-1)
+        for _ in range(1000):
+            arch = tuple(int(v) for v in torch.multinomial(probs, 1, generator=self.gen).view(-1).tolist())
+            if self.space.is_valid(arch):
+                return arch
+        raise StrategyError(f"setn on {self.space.name}: 1000 samples in a row downsample more than "
+                            f"{self.space.max_reductions} times; the stride logits have collapsed")
 
     def alpha_extras(self) -> dict[str, float]:
         """The logits of every decision's valid choices as ``alpha:<decision>:<choice>``."""

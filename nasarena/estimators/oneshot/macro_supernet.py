@@ -20,7 +20,8 @@ channel slice** (as in slimmable networks and once-for-all supernets):
 
 A forward takes :class:`~nasarena.estimators.oneshot.supernet.Fixed` (one architecture) or, on
 ``chain``, :class:`~nasarena.estimators.oneshot.supernet.Hard` (GDAS: one sampled architecture with
-straight-through weights per decision); there is no joint mixing of ops whose widths differ.
+straight-through weights per decision) or :class:`~nasarena.estimators.oneshot.supernet.Joint`
+(``chain``: DARTS's relaxation, see :meth:`MacroSupernet._joint`; the stride is not mixed).
 :meth:`MacroSupernet.extract` builds the stand-alone
 :class:`~nasarena.spaces.macro.network.MacroNetwork` holding the sliced weights; the tests check
 that both compute the same function (train mode, where the stand-alone BatchNorms use batch
@@ -38,11 +39,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from nasarena.errors import ConfigError
-from nasarena.estimators.oneshot.supernet import Fixed, Hard
+from nasarena.estimators.oneshot.supernet import Fixed, Hard, Joint
 from nasarena.spaces.base import Arch
 from nasarena.spaces.macro.cost import KERNEL, Plan, PlannedLayer, plan, scaled
 from nasarena.spaces.macro.network import MacroNetwork, build_network
-from nasarena.spaces.macro.space import MacroSpace
+from nasarena.spaces.macro.space import OPS, WIDTH_OPS, MacroSpace
 from nasarena.spaces.nb201_torch import reset_parameters
 
 CONV_OPS = ("conv3x3", "conv5x5", "dil3x3")
@@ -76,7 +77,10 @@ class SharedPosition(nn.Module):
 
     def op(self, p: PlannedLayer, x: torch.Tensor) -> torch.Tensor:
         """The layer's op on ``x`` (c_in channels) with the sliced weights, stride ``p.layer.stride``."""
-        op, ci, co, s = p.layer.op, p.c_in, p.c_out, p.layer.stride
+        return self.apply(p.layer.op, p.c_in, p.c_out, p.layer.stride, x)
+
+    def apply(self, op: str, ci: int, co: int, s: int, x: torch.Tensor) -> torch.Tensor:
+        """``op`` on ``x`` (``ci`` channels) with the weights' slice ``[:co, :ci]``, stride ``s``."""
         if op == "identity":
             return x
         if op == "maxpool3x3":
@@ -99,13 +103,22 @@ class SharedPosition(nn.Module):
         return _bn(F.conv2d(x, self.proj[j].weight[: p.c_prev, :cj], stride=hwj // p.hw_in))
 
 
+def _times(out: torch.Tensor, w: torch.Tensor, c: int) -> torch.Tensor:
+    """``out`` times the chosen choice's weight ``w[c]`` plus the other choices' weights (GDAS's
+    straight-through form: with ``w`` one-hot in value, value ``out``, gradient of the relaxed ``w``)."""
+    return out * w[c] + (w.sum() - w[c])
+
+
 def _straight_through(out: torch.Tensor, mode: Hard, decisions: Sequence[int]) -> torch.Tensor:
-    """``out`` times the chosen choices' weights plus the other choices' weights, for ``decisions``
-    (GDAS's straight-through form: value ``out``, gradient of the relaxed sample)."""
+    """:func:`_times` for each of ``decisions`` with the sample's weights."""
     for k in decisions:
-        w, c = mode.weights[k], mode.index[k]
-        out = out * w[c] + (w.sum() - w[c])
+        out = _times(out, mode.weights[k], mode.index[k])
     return out
+
+
+def _pad(x: torch.Tensor, c: int) -> torch.Tensor:
+    """``x`` with zero channels appended up to ``c``."""
+    return x if x.shape[1] == c else F.pad(x, (0, 0, 0, 0, 0, c - x.shape[1]))
 
 
 def positions(space: MacroSpace, arch: Arch) -> list[int]:
@@ -152,7 +165,7 @@ class MacroSupernet(nn.Module):
             hit = self._plans[key] = (p, positions(self.space, key[0]))
         return hit
 
-    def forward(self, x: torch.Tensor, mode: Fixed | Hard) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mode: Fixed | Hard | Joint) -> torch.Tensor:
         """Logits of ``x`` (N, 3, H, W) for the one architecture of ``mode``.
 
         :class:`Hard` (GDAS, ``chain`` only): the architecture ``mode.index``, each layer's output
@@ -160,15 +173,18 @@ class MacroSupernet(nn.Module):
         the other choices' (value 0) weights, the pooled features likewise by the depth's: the same
         function, with a gradient for every decision of the network.
         """
+        if isinstance(mode, Hard | Joint) and self.space.connection != "none":
+            kind = "Gumbel" if isinstance(mode, Hard) else "joint"
+            raise ConfigError(f"the {self.space.name} supernet has no {kind} mode (chain only)")
+        if isinstance(mode, Joint):
+            return self._joint(x, mode.weights)
         if isinstance(mode, Hard):
-            if self.space.connection != "none":
-                raise ConfigError(f"the {self.space.name} supernet has no Gumbel mode (chain only)")
             arch: Arch = mode.index
         elif isinstance(mode, Fixed):
             arch = mode.arch
         else:
             raise ConfigError(
-                f"the macro supernet computes one architecture at a time (Fixed, Hard), not "
+                f"the macro supernet computes Fixed, Hard or Joint (chain) forwards, not "
                 f"{type(mode).__name__}"
             )
         p, where = self.plan_of(arch, x.shape[-1])
@@ -187,6 +203,55 @@ class MacroSupernet(nn.Module):
         if isinstance(mode, Hard):
             out = _straight_through(out, mode, (0,))  # the depth decision
         return F.linear(out, self.classifier.weight[:, : p.c_final], self.classifier.bias)
+
+    def joint_strides(self, weights: torch.Tensor) -> list[int]:
+        """The stride of every position in a joint forward (strides cannot be mixed: each stride
+        changes the resolution): the argmax of its weights; 1 where the op's argmax is the identity
+        (which cannot downsample, as in the space) or, front to back, once ``max_reductions``
+        positions downsample."""
+        out, left = [], self.space.max_reductions
+        for i in range(1, self.space.max_layers + 1):
+            s = 2 if int(weights[self._decision[f"stride{i}"], :2].argmax()) == 1 else 1
+            if OPS[int(weights[self._decision[f"op{i}"], : len(OPS)].argmax())] == "identity" or not left:
+                s = 1
+            left -= 1 if s == 2 else 0
+            out.append(s)
+        return out
+
+    def _joint(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """DARTS's relaxation on ``chain`` (``weights``: decisions x choices, rows summing to one).
+
+        Every position runs, at the largest width ``C``: the op is the ``weights``-weighted sum of
+        every candidate's output (pools and identity zero-padded to ``C``; the identity left out at
+        stride 2, where it does not exist); the convolutions' sum is masked by the width weights
+        (``sum_w p_w * [first w channels]``, FBNetV2's channel masking); the stride is the
+        straight-through argmax of :meth:`joint_strides` (value: that stride, gradient of the
+        softmax); the head reads the depth-weighted sum of the pooled features after each depth.
+        With one-hot ``weights`` it is the network of those choices (tested).
+        """
+        c, dec = self.c, self._decision
+        widths = torch.tensor([scaled(w, self.width_mult) for w in self.space.widths], device=x.device)
+        masks = (torch.arange(c, device=x.device)[None, :] < widths[:, None]).to(x.dtype)
+        h = _bn(self.stem(x))
+        pooled = []
+        for pos, s in enumerate(self.joint_strides(weights)):
+            i, shared, ci = pos + 1, self.layers[pos], h.shape[1]
+            w_op = weights[dec[f"op{i}"]]
+            convs = sum(w_op[k] * shared.apply(op, ci, c, s, h)
+                        for k, op in enumerate(OPS) if op in WIDTH_OPS)
+            m = (weights[dec[f"width{i}"], : len(widths), None] * masks).sum(0)
+            out = convs * m[None, :, None, None]
+            for k, op in enumerate(OPS):
+                if op not in WIDTH_OPS and (op != "identity" or s == 1):
+                    out = out + w_op[k] * _pad(shared.apply(op, ci, ci, s, h), c)
+            p = weights[dec[f"stride{i}"], :2]
+            one_hot = torch.zeros_like(p)
+            one_hot[s - 1] = 1.0
+            h = _times(out, one_hot - p.detach() + p, s - 1)
+            pooled.append(torch.flatten(F.adaptive_avg_pool2d(F.relu(_bn(h)), 1), 1))
+        w_depth = weights[dec["depth"], : len(pooled)]
+        features = sum(w * f for w, f in zip(w_depth, pooled, strict=True))
+        return F.linear(features, self.classifier.weight, self.classifier.bias)  # type: ignore[arg-type]
 
     def _layer_decisions(self, pos: int, pl: PlannedLayer) -> tuple[int, ...]:
         """Indices of the active decisions of the layer at position ``pos``: op, width, stride."""

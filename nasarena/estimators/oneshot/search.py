@@ -155,6 +155,10 @@ class SupernetSearch:
         """GDAS's straight-through sample of one choice per decision from ``alphas``."""
         return gumbel_hard(alphas, tau, self.gen)
 
+    def joint(self, alphas: torch.Tensor) -> Joint:
+        """DARTS's mixture weights from ``alphas``: softmax per decision."""
+        return Joint(F.softmax(alphas, dim=-1))
+
     def weight_mode(self, step: int, tau: float, archs: Sequence[Arch] | None) -> Any:
         """What weight step ``step`` trains, by the method's named mode (:data:`~.settings.MODES`):
         ``joint`` all ops by softmax(alphas), ``gumbel`` a straight-through Gumbel sample at ``tau``,
@@ -162,7 +166,7 @@ class SupernetSearch:
         softmax(alphas), ``controller`` the controller's ``archs`` cycled one per step."""
         mode = self.settings.mode
         if mode == "joint":
-            return Joint(F.softmax(self.alphas.detach(), dim=-1))
+            return self.joint(self.alphas.detach())
         if mode == "gumbel":
             return self.gumbel(self.alphas.detach(), tau)
         if mode == "uniform":
@@ -212,8 +216,7 @@ class SupernetSearch:
                 a_loss += self.second_order_step(x, y, xa, ya) * len(ya)
             elif method in ("darts", "gdas", "setn"):
                 xa, ya = self._arch_batch(perm_a, i)
-                probs = F.softmax(self.alphas, dim=-1)
-                a_mode: Any = self.gumbel(self.alphas, tau) if method == "gdas" else Joint(probs)
+                a_mode: Any = self.gumbel(self.alphas, tau) if method == "gdas" else self.joint(self.alphas)
                 self.a_opt.zero_grad(set_to_none=True)
                 self.net.zero_grad(set_to_none=True)
                 a = F.cross_entropy(self.net(xa, a_mode), ya)
@@ -261,7 +264,7 @@ class SupernetSearch:
         params = [p for _, p in named]
         group = self.w_opt.param_groups[0]
         lr, wd, mom = float(group["lr"]), float(group["weight_decay"]), float(group["momentum"])
-        train_loss = F.cross_entropy(net(x, Joint(F.softmax(self.alphas.detach(), dim=-1))), y)
+        train_loss = F.cross_entropy(net(x, self.joint(self.alphas.detach())), y)
         grads = torch.autograd.grad(train_loss, params)
         with torch.no_grad():
             unrolled = []
@@ -272,7 +275,7 @@ class SupernetSearch:
         logits = functional_call(
             net,
             {n: u for (n, _), u in zip(named, unrolled, strict=True)},
-            (xa, Joint(F.softmax(self.alphas, dim=-1))),
+            (xa, self.joint(self.alphas)),
         )
         arch_loss = F.cross_entropy(logits, ya)
         d_alpha, *vector = torch.autograd.grad(arch_loss, [self.alphas, *unrolled])
@@ -282,7 +285,7 @@ class SupernetSearch:
             with torch.no_grad():
                 for p, v in zip(params, vector, strict=True):
                     p.add_(v, alpha=float(shift * eps))
-            loss = F.cross_entropy(net(x, Joint(F.softmax(self.alphas, dim=-1))), y)
+            loss = F.cross_entropy(net(x, self.joint(self.alphas)), y)
             return torch.autograd.grad(loss, self.alphas)[0]
 
         plus = alpha_grad(1.0)  # at w + eps v

@@ -23,7 +23,8 @@ supernet training.
 
 The logic is generic over the space's categorical decisions (logits per decision), so it runs on
 any space for the conformance suite; the ``supernet`` oracle exists for NB201, ``macro-supernet``
-for the ``chain`` and ``residual`` spaces (uniform and controller modes: ``rsps``, ``enas``).
+for the ``chain`` and ``residual`` spaces (uniform and controller modes: ``rsps``, ``enas``; on
+``chain`` also ``gdas``, ``darts`` and ``setn``).
 """
 
 from __future__ import annotations

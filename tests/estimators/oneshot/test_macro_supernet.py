@@ -1,4 +1,5 @@
-"""The macro-space supernet (chain, residual): channel-sliced weight sharing, and rsps / enas on it.
+"""The macro-space supernet (chain, residual): channel-sliced weight sharing; rsps, enas, gdas, darts
+and setn on it.
 
 Tiny: 2-3 layer spaces at width_mult 0.25 (widths 4, 8, 16), 8-16 px generated images, a few dozen
 of them, 2 supernet epochs, a 1-epoch live retraining as the final metric.
@@ -15,9 +16,10 @@ from nasarena.bench.runner import run
 from nasarena.errors import ConfigError, StrategyError, UnsupportedError
 from nasarena.estimators.base import SharedWork
 from nasarena.estimators.live.oracle import LiveOracle
-from nasarena.estimators.oneshot.macro_oracle import MacroSupernetOracle
+from nasarena.estimators.oneshot.macro_oracle import MacroSupernetOracle, MacroSupernetSearch
 from nasarena.estimators.oneshot.macro_supernet import build_macro_supernet, positions
 from nasarena.estimators.oneshot.quality import sample_architectures
+from nasarena.estimators.oneshot.settings import SearchSettings
 from nasarena.estimators.oneshot.supernet import Fixed, Hard, Joint
 from nasarena.registry import make_space
 from nasarena.results import schema as S
@@ -38,6 +40,8 @@ TINY = {
     "final_cache_dir": "none",
 }
 KWARGS = {
+    "darts": {"batch_size": 16},
+    "setn": {"batch_size": 16, "candidates": 4},
     "gdas": {"batch_size": 16},
     "rsps": {"batch_size": 16, "candidates": 4},
     "enas": {"batch_size": 16, "candidates": 3, "controller_samples": 3, "weight_samples": 2},
@@ -72,13 +76,51 @@ def test_architectures_share_the_slices_of_a_position() -> None:
     assert positions(space, space.from_string("identity/conv3x3:16:s1")) == [1]
 
 
-def test_the_macro_supernet_computes_one_architecture_at_a_time_and_refuses_dense() -> None:
-    space = make_space("chain", max_layers=2)
-    net = build_macro_supernet(space, 10, 0.25)
-    with pytest.raises(ConfigError, match="one architecture at a time"):
-        net(torch.randn(2, 3, 8, 8), Joint(torch.ones(1)))
+def test_the_macro_supernet_refuses_other_modes_joint_on_residual_and_dense() -> None:
+    net = build_macro_supernet(make_space("chain", max_layers=2), 10, 0.25)
+    with pytest.raises(ConfigError, match="Fixed, Hard or Joint"):
+        net(torch.randn(2, 3, 8, 8), (0, 0, 0, 0, 0, 0, 0))
+    residual = build_macro_supernet(make_space("residual", max_layers=2), 10, 0.25)
+    with pytest.raises(ConfigError, match="residual supernet has no joint mode"):
+        residual(torch.randn(2, 3, 8, 8), Joint(torch.ones(1)))
     with pytest.raises(ConfigError, match="chain and residual"):
         MacroSupernetOracle(space="dense")
+
+
+def _one_hot(space, arch) -> torch.Tensor:
+    cards = space.cardinalities
+    w = torch.zeros(len(cards), max(cards))
+    w[torch.arange(len(arch)), torch.tensor(arch)] = 1.0
+    return w
+
+
+def test_joint_mode_with_one_hot_weights_is_the_network_of_those_choices() -> None:
+    space = make_space("chain", max_layers=3)
+    net = build_macro_supernet(space, 10, 0.25, torch.Generator().manual_seed(5)).train()
+    x = torch.randn(4, 3, 16, 16, generator=torch.Generator().manual_seed(6))
+    rng = np.random.default_rng(1)
+    kinds = set()
+    for _ in range(25):  # depths, widths, strides, pools and identities (which vanish) included
+        arch = space.sample(rng)
+        kinds.update(layer.op for layer in space.layers(arch))
+        diff = (net(x, Joint(_one_hot(space, arch))) - net(x, Fixed(arch))).abs().max()
+        assert diff < 1e-6, space.to_string(arch)
+    assert len(kinds) >= 5
+
+
+def test_joint_mode_gives_every_decision_a_gradient_and_the_masked_choices_none() -> None:
+    tiny = MacroSupernetOracle(**TINY)
+    search = MacroSupernetSearch(tiny.data(), SearchSettings("darts", batch_size=16), EPOCHS, tiny.space,
+                                 0.25, 3, score_images=16)
+    x, y = search._batch(search.a_idx[:8])
+    loss = torch.nn.functional.cross_entropy(search.net(x, search.joint(search.alphas)), y)
+    loss.backward()
+    grad = search.alphas.grad
+    assert all(grad[d, :n].abs().min() > 0 for d, n in enumerate(tiny.space.cardinalities))
+    assert (grad[~search.mask] == 0).all()
+    # the stride is not mixed: its argmax (1 where the op's argmax is the identity) runs
+    assert search.net.joint_strides(_one_hot(tiny.space, tiny.space.from_string("identity/conv3x3:16:s2"))
+                                    ) == [1, 2]
 
 
 @pytest.fixture(scope="module")
@@ -93,13 +135,14 @@ def _run(name: str, oracle: MacroSupernetOracle, seed: int = 0):
 
 
 @pytest.mark.parametrize("name", sorted(KWARGS))
-def test_rsps_enas_gdas_run_end_to_end_on_chain(name: str, oracle: MacroSupernetOracle) -> None:
+def test_every_method_runs_end_to_end_on_chain(name: str, oracle: MacroSupernetOracle) -> None:
     result = _run(name, oracle)
     t = result.trajectory
     shared = t[t[S.KIND] == "shared"]
     assert len(shared) == EPOCHS and (shared[S.COST] > 0).all()
     record = result.meta["strategy_config"]
-    assert record["weight_mode"] == {"rsps": "uniform", "enas": "controller", "gdas": "gumbel"}[name]
+    modes = {"rsps": "uniform", "enas": "controller", "gdas": "gumbel", "darts": "joint", "setn": "sampled"}
+    assert record["weight_mode"] == modes[name]
     per_epoch = record["per_epoch"]
     live = LiveOracle("synthetic", [TINY["final_fidelity"]], cache_dir="none", num_threads=1,
                       space=oracle.space, synthetic_train=48, synthetic_valid=8, synthetic_test=16,
@@ -116,12 +159,11 @@ def test_rsps_enas_gdas_run_end_to_end_on_chain(name: str, oracle: MacroSupernet
     assert "retrained from scratch" in result.meta["oracle"]["final_metric_description"]
 
 
-@pytest.mark.parametrize(("name", "space"), [("darts", "chain"), ("setn", "chain"), ("gdas", "residual")])
-def test_methods_without_their_mode_are_refused_before_any_work(name: str, space: str) -> None:
-    tiny = {**TINY, "space": space}
+@pytest.mark.parametrize("name", ["darts", "setn", "gdas"])
+def test_methods_without_their_mode_are_refused_on_residual_before_any_work(name: str) -> None:
+    tiny = {**TINY, "space": "residual"}
     fresh = MacroSupernetOracle(**tiny)
-    has = "'controller', 'gumbel', 'uniform'" if space == "chain" else "'controller', 'uniform'"
-    refusal = rf"supernet mode '\w+'.*space '{space}'.*\(it trains {has}\)"
+    refusal = r"supernet mode '\w+'.*space 'residual'.*\(it trains 'controller', 'uniform'\)"
     with pytest.raises(UnsupportedError, match=refusal):
         run(RunConfig(name, {}, "macro-supernet", tiny, 0, Budget(max_evals=10)), fresh)
     assert fresh.search is None  # nothing was trained
