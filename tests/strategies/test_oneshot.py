@@ -212,3 +212,30 @@ def test_second_order_darts_runs_and_is_recorded(oracle: SupernetOracle) -> None
 
     with pytest.raises(ConfigError, match="order must be 1"):
         DARTS(oracle.space, np.random.default_rng(0), oracle.fidelities, order=3)
+
+
+def test_an_invalid_argmax_becomes_the_nearest_member_not_a_random_sample() -> None:
+    """A macro chain whose argmax strides downsample three times (max_reductions=2): the pick keeps
+    every other argmax choice and gives up the stride with the smallest logit margin."""
+    from nasarena.estimators.base import Fidelity
+    from nasarena.registry import make_space
+    from nasarena.strategies.oneshot.darts import DARTS
+
+    space = make_space("chain", max_layers=3)
+    strategy = DARTS(space, np.random.default_rng(0), (Fidelity(epochs=1),))
+    wanted = list(space.from_string("conv3x3:16:s2/conv3x3:32:s2/conv5x5:64:s1"))
+    stride3 = next(i for i, d in enumerate(space.decisions) if d.name == "stride3")
+    wanted[stride3] = 1  # a third 's2': not a member of the space
+    for d, v in enumerate(wanted):
+        strategy.logits[d][:] = 0.0
+        strategy.logits[d][v] = 3.0
+    strategy.logits[stride3][:] = [2.5, 3.0]  # stride 1 of layer 3 is nearly as likely as 2
+    strategy.per_epoch.append({"epoch": 1})
+    pick = strategy.argmax()
+    assert space.to_string(pick) == "conv3x3:16:s2/conv3x3:32:s2/conv5x5:64:s1"
+    assert strategy.per_epoch[-1]["repaired_decisions"] == 1
+    # a valid argmax is returned as is, with no repair recorded
+    strategy.logits[stride3][:] = [3.0, 0.0]
+    strategy.per_epoch.append({"epoch": 2})
+    assert space.to_string(strategy.argmax()) == "conv3x3:16:s2/conv3x3:32:s2/conv5x5:64:s1"
+    assert "repaired_decisions" not in strategy.per_epoch[-1]

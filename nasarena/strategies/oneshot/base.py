@@ -146,12 +146,49 @@ class OneShot(Strategy):
             return tuple(int(v) for v in self.space.validate(self.space.sample(self.rng)))
 
     def argmax(self) -> Arch:
-        """The most likely choice per decision, ties broken by the strategy's generator."""
+        """The most likely choice per decision, ties broken by the strategy's generator.
+
+        Where that tuple is not a member of the space (a macro chain whose argmax strides downsample
+        more than ``max_reductions`` times; never in NB201), the pick is the nearest member:
+        :meth:`nearest_valid`, not a uniform sample, so the reported pick stays the method's.
+        """
         out = []
         for lg in self.logits:
             best = np.flatnonzero(lg == lg.max())
             out.append(int(best[0] if len(best) == 1 else self.rng.choice(best)))
-        return self.valid_or_sample(tuple(out))
+        return self.nearest_valid(tuple(out))
+
+    def nearest_valid(self, arch: Arch) -> Arch:
+        """``arch`` if it is valid; else the member reached by the cheapest changes of single
+        decisions, cost = the logit given up (argmax logit minus the new choice's). Greedy: the
+        cheapest change that makes it valid, else the cheapest change of a decision not changed yet,
+        repeated; a uniform sample only if no member is reached that way. Each repair is counted in
+        this epoch's ``per_epoch`` entry (``repaired_decisions``)."""
+        current, changed = list(arch), set()
+        for _ in range(len(current)):
+            if self._valid(current):
+                break
+            options = sorted(
+                (float(self.logits[d][current[d]] - self.logits[d][c]), d, c)
+                for d in range(len(current)) if d not in changed
+                for c in range(self.cards[d]) if c != current[d]
+            )
+            if not options:
+                break
+            fixing = [o for o in options if self._valid([*current[:o[1]], o[2], *current[o[1] + 1:]])]
+            _, d, c = fixing[0] if fixing else options[0]
+            current[d] = c
+            changed.add(d)
+        if changed and self.per_epoch:
+            self.per_epoch[-1]["repaired_decisions"] = len(changed)
+        return self.valid_or_sample(tuple(current))
+
+    def _valid(self, arch: list[int]) -> bool:
+        try:
+            self.space.validate(tuple(arch))
+        except InvalidArchitectureError:
+            return False
+        return True
 
     def fidelity_of(self, epoch: int) -> Fidelity:
         """The label of scores after ``epoch`` supernet epochs."""
