@@ -234,7 +234,7 @@ def table(df: pd.DataFrame, truth: pd.DataFrame) -> str:
     """The markdown correlation table: per proxy and truth column, n, rho and tau (the cifar10-valid
     column correlates the cifar10 network's scores, 10 classes at 32 px, with that table)."""
     cols = list(truth.columns)
-    lines = ["| proxy | " + " | ".join(f"{c} n | rho | tau" for c in cols) + " | s/arch (3 datasets) |",
+    lines = ["| proxy | " + " | ".join(f"{c} n | rho | tau" for c in cols) + " | run wall s/arch |",
              "|---|" + "---|---|---|" * len(cols) + "---|"]
     for name in GROUPS["data-free"] + GROUPS["data"]:
         sub = df[df.proxy == name]
