@@ -230,26 +230,46 @@ def truth_table(shared: Path | None = SHARED_NB201) -> pd.DataFrame:
     return truth
 
 
+# Abdelfattah et al.'s NB201 table, as printed by the authors' notebook (github.com/SamsungLabs/zero-cost-nas,
+# notebooks/nasbench201_correlations.ipynb at ca61347, "Table 1"): |Spearman rho| over all 15,625
+# architectures against test accuracy (CIFAR-10 from the cifar10-valid table), per truth column here.
+PAPER = {"cifar10-valid": {"grad_norm": 0.594, "snip": 0.596, "grasp": 0.514, "fisher": 0.36,
+                           "synflow": 0.737, "jacob_cov": 0.731},
+         "cifar100": {"grad_norm": 0.637, "snip": 0.637, "grasp": 0.547, "fisher": 0.385, "synflow": 0.763,
+                      "jacob_cov": 0.704},
+         "ImageNet16-120": {"grad_norm": 0.578, "snip": 0.578, "grasp": 0.549, "fisher": 0.327,
+                            "synflow": 0.751, "jacob_cov": 0.701}}
+
+
 def table(df: pd.DataFrame, truth: pd.DataFrame) -> str:
-    """The markdown correlation table: per proxy and truth column, n, rho and tau (the cifar10-valid
-    column correlates the cifar10 network's scores, 10 classes at 32 px, with that table)."""
+    """The markdown correlation table: per proxy, the architectures behind it and, per truth column,
+    Spearman rho (the paper's |rho| in brackets where it has one) and Kendall tau-b. The cifar10-valid
+    column correlates the cifar10 networks' scores (10 classes, 32 px) with that table. When the data
+    proxies cover fewer architectures, synflow and params are repeated on exactly those (sampling noise
+    apart from the proxy)."""
     cols = list(truth.columns)
-    lines = ["| proxy | " + " | ".join(f"{c} n | rho | tau" for c in cols) + " | run wall s/arch |",
-             "|---|" + "---|---|---|" * len(cols) + "---|"]
-    for name in GROUPS["data-free"] + GROUPS["data"]:
+    lines = ["| proxy | n | " + " | ".join(f"{c} rho (paper) | tau" for c in cols) + " |",
+             "|---|---|" + "---|---|" * len(cols)]
+    data_archs = set(df[df.proxy.isin(GROUPS["data"])].arch_index)
+    rows = [(name, name, None) for name in GROUPS["data-free"]]
+    if data_archs and len(data_archs) < len(set(df[df.proxy == "synflow"].arch_index)):
+        rows += [(name, f"{name}, same archs as below", data_archs) for name in ("synflow", "params")]
+    rows += [(name, name, None) for name in GROUPS["data"]]
+    for name, label, only in rows:
         sub = df[df.proxy == name]
+        if only is not None:
+            sub = sub[sub.arch_index.isin(only)]
         if sub.empty:
             continue
-        cells = []
+        cells, counts = [], set()
         for col in cols:
             d = sub[sub.dataset == ("cifar10" if col == "cifar10-valid" else col)]
             truth_d = truth.loc[d.arch_index, col].to_numpy(float)
             n, bad, rho, tau = correlations(d.score.to_numpy(float), truth_d)
-            cells.append(f"{n}{f' (+{bad} not finite)' if bad else ''} | {rho:+.3f} | {tau:+.3f}")
-        # one pass gives synflow for cifar10 and cifar100 (same seconds on both rows): count it once
-        per_arch = sub.drop_duplicates(["arch_index", "seconds"]) if name == "synflow" else sub
-        lines.append(f"| {name} | " + " | ".join(cells) +
-                     f" | {per_arch.groupby('arch_index').seconds.sum().mean():.3f} |")
+            counts.add(f"{n}" + (f" (+{bad} not finite)" if bad else ""))
+            paper = PAPER.get(col, {}).get(name) if only is None else None
+            cells.append(f"{rho:+.3f}" + (f" ({paper:.3f})" if paper is not None else "") + f" | {tau:+.3f}")
+        lines.append(f"| {label} | {' / '.join(sorted(counts))} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
