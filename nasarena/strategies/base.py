@@ -227,6 +227,17 @@ class Strategy:
         return 0.0
 
 
+def distinct(draw: Callable[[], Arch], n: int) -> list[Arch]:
+    """Up to ``n`` distinct results of ``draw()``, in first-drawn order (fewer only when 20 n draws
+    found no more): the candidate lists of RSPS/ENAS and the zero-cost warm-up's sample."""
+    out: dict[Arch, None] = {}
+    for _ in range(20 * n):
+        if len(out) >= n:
+            break
+        out.setdefault(draw(), None)
+    return list(out)
+
+
 def positive_int(strategy: str, name: str, value: Any) -> int:
     """``value`` if it is an int >= 1 (not a bool), else one ConfigError naming the strategy and the
     hyper-parameter: the check every strategy's constructor makes of its sizes and counts."""

@@ -34,10 +34,10 @@ import numpy as np
 from nasarena.errors import ConfigError
 from nasarena.estimators.base import FULL, Evaluation, Fidelity
 from nasarena.spaces.base import Arch, SearchSpace
-from nasarena.strategies.base import Proposal, Strategy, positive_int
+from nasarena.strategies.base import Proposal, Strategy, distinct, positive_int
 from nasarena.strategies.inheritance import warm_start_config, warm_start_option
 from nasarena.strategies.random_search import UniformSampler, usable_score
-from nasarena.strategies.zero_cost import ProxyGuide, choose, distinct
+from nasarena.strategies.zero_cost import ProxyGuide, choose
 
 
 class RegularizedEvolution(Strategy):

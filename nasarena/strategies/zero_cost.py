@@ -32,16 +32,6 @@ from nasarena.spaces.base import Arch
 from nasarena.strategies.base import Proposal, Strategy
 
 
-def distinct(draw: Callable[[], Arch], n: int) -> list[Arch]:
-    """Up to ``n`` distinct results of ``draw()`` (fewer only when 20 n draws found no more)."""
-    out: dict[Arch, None] = {}
-    for _ in range(20 * n):
-        if len(out) >= n:
-            break
-        out.setdefault(draw(), None)
-    return list(out)
-
-
 def choose(options: list[Arch], k: int, uniform: Callable[[], float]) -> list[Arch]:
     """``k`` of ``options`` uniformly without replacement (all of them when ``k >= len``), drawn
     with a partial Fisher-Yates shuffle from ``uniform`` (the strategy's generator)."""
@@ -138,4 +128,4 @@ class ProxyGuide:
         return self.ready.pop(0) if self.ready else None
 
 
-__all__ = ["ProxyGuide", "choose", "distinct"]
+__all__ = ["ProxyGuide", "choose"]

@@ -20,7 +20,7 @@ import numpy as np
 from nasarena.errors import ConfigError
 from nasarena.estimators.base import FULL, Evaluation, Fidelity
 from nasarena.spaces.base import Arch, SearchSpace
-from nasarena.strategies.base import Proposal
+from nasarena.strategies.base import Proposal, distinct
 from nasarena.strategies.oneshot.rsps import ScoredPick
 from nasarena.strategies.reinforce_lstm import ReinforceLSTM
 
@@ -104,7 +104,7 @@ class ENAS(ScoredPick):
         if self._scored_candidates:
             return []
         self._scored_candidates = True
-        return self.distinct(self._draw, self.candidates)
+        return distinct(self._draw, self.candidates)
 
     def _candidate(self, arch: Arch) -> Proposal:
         proposal = super()._candidate(arch)

@@ -14,6 +14,7 @@ import numpy as np
 from nasarena.errors import ConfigError
 from nasarena.estimators.base import FULL, Fidelity
 from nasarena.spaces.base import Arch, SearchSpace
+from nasarena.strategies.base import distinct
 from nasarena.strategies.oneshot.base import OneShot
 
 
@@ -34,14 +35,6 @@ class ScoredPick(OneShot):
             raise ConfigError(f"{self.name}: candidates must be an int >= 1, got {candidates!r}")
         self.candidates = int(candidates)
 
-    def distinct(self, draw: Any, n: int) -> list[Arch]:
-        """Up to ``n`` distinct architectures from ``draw()`` (at most 20 n tries)."""
-        out: dict[Arch, None] = {}
-        for _ in range(20 * n):
-            if len(out) >= n:
-                break
-            out.setdefault(draw(), None)
-        return list(out)
 
     def config(self) -> dict[str, Any]:
         """The base record plus the number of candidates."""
@@ -60,7 +53,7 @@ class RSPS(ScoredPick):
 
     def after_epoch(self) -> list[Arch]:
         """``candidates`` distinct uniform samples."""
-        return self.distinct(self.sample_current, self.candidates)
+        return distinct(self.sample_current, self.candidates)
 
 
 __all__ = ["RSPS", "ScoredPick"]
