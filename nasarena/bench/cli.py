@@ -20,12 +20,13 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nasarena.bench.cli_compare",    # compare, pareto
     "nasarena.estimators.live.cli",  # tabulate
     "nasarena.estimators.official_cli",  # data import-nb201 / import-nats
-    "nasarena.estimators.oneshot.cli",   # supernet-quality
+    "nasarena.results.cli_supernet",   # supernet-quality
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (modules that are not present yet are skipped)."""
+    """The full argument parser: every module of :data:`COMMAND_MODULES` registers its commands (a
+    module that cannot be imported is an error, never a command silently missing)."""
     parser = argparse.ArgumentParser(
         prog="nasarena",
         description="Benchmark neural architecture search strategies on tabular or live-training "
@@ -35,13 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="-v: one INFO line per finished run and other progress; -vv: DEBUG")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 

@@ -156,7 +156,7 @@ def _title(setting: tuple) -> str:
     return f"{oracle} · {dataset} · {workers} worker{'s' if workers != 1 else ''}"
 
 
-def _panels(n: int, width: float = 6.0, height: float = 4.2, max_cols: int = 3) -> tuple[Figure, list]:
+def panels(n: int, width: float = 6.0, height: float = 4.2, max_cols: int = 3) -> tuple[Figure, list]:
     cols = min(n, max_cols)
     rows = math.ceil(n / cols)
     fig = Figure(figsize=(width * cols, height * rows), layout="constrained")
@@ -214,7 +214,7 @@ def plot_anytime(curves: pd.DataFrame, axis: str, metric: str, labels: dict[tupl
     styles = styles or strategy_styles(curves[S.STRATEGY])
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.9):
         # The legend goes to the right of each panel (long labels never cover the curves).
-        fig, axes = _panels(max(len(settings), 1), width=9.0, max_cols=2)
+        fig, axes = panels(max(len(settings), 1), width=9.0, max_cols=2)
         for ax, setting in zip(axes, settings, strict=False):
             part = _in_setting(data, setting)
             if not np.isfinite(part[centre].to_numpy(float)).any():
@@ -278,7 +278,7 @@ def plot_final_distribution(table: pd.DataFrame, labels: dict[tuple, str],
     styles = styles or strategy_styles(table[S.STRATEGY])
     n_strat = max(ok[S.STRATEGY].nunique(), 1)
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.9):
-        fig, axes = _panels(max(len(settings), 1), width=6.5, height=1.2 + 0.42 * n_strat)
+        fig, axes = panels(max(len(settings), 1), width=6.5, height=1.2 + 0.42 * n_strat)
         for ax, setting in zip(axes, settings, strict=False):
             part = _in_setting(ok, setting)
             order = part.groupby(S.STRATEGY)["final"].median().sort_values(ascending=False, kind="stable")
@@ -319,7 +319,7 @@ def plot_params_vs_final(table: pd.DataFrame, labels: dict[tuple, str],
     styles = styles or strategy_styles(table[S.STRATEGY])
     palette = {n: st.colour for n, st in styles.items()}
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.9):
-        fig, axes = _panels(max(len(settings), 1))
+        fig, axes = panels(max(len(settings), 1))
         for ax, setting in zip(axes, settings, strict=False):
             part = _in_setting(ok, setting)
             pts = part.groupby([S.STRATEGY, "final_params", "final"]).size().rename("runs").reset_index()

@@ -167,7 +167,7 @@ def write_report(study_dir: Path, out_dir: Path | None = None, study: Any = None
     from nasarena.estimators.curves.summary import early_stopping_blocks  # issue 12: rule, tell, saved
 
     extra += early_stopping_blocks(getattr(study, "meta", None) or [])
-    from nasarena.estimators.oneshot.summary import supernet_blocks  # issue 14: ranking quality, drift
+    from nasarena.results.supernet import supernet_blocks  # issue 14: ranking quality, drift
 
     extra += supernet_blocks(getattr(study, "meta", None) or [], out, paths)
     from nasarena.results.inheritance import inheritance_blocks  # issue 13: only with warm starts

@@ -192,3 +192,19 @@ def test_a_second_run_on_a_locked_folder_is_one_line(tmp_path, capsys):
         line = one_line_error(capsys, run_argv(out))
     assert "another nasarena process" in line
     assert cli.main(run_argv(out)) == 0
+
+
+def test_every_command_module_registers_its_commands() -> None:
+    """The parser loads every listed module: a renamed or broken one fails here instead of its
+    commands silently vanishing from ``nasarena --help``."""
+    parser = cli.build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    for expected in ("run", "bench", "list", "report", "compare", "pareto", "tabulate", "data",
+                     "supernet-quality"):
+        assert expected in commands, expected
+
+
+def test_a_missing_command_module_is_an_error_not_a_silently_missing_command(monkeypatch) -> None:
+    monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "nasarena.no_such_cli"))
+    with pytest.raises(ModuleNotFoundError):
+        cli.build_parser()

@@ -19,10 +19,10 @@ from nasarena.bench.runner import run
 from nasarena.errors import ConfigError
 from nasarena.estimators.oneshot.oracle import SupernetOracle
 from nasarena.estimators.oneshot.quality import measure, rank_quality, sample_architectures
-from nasarena.estimators.oneshot.summary import drift_runs, drift_sentence, drift_summary, supernet_blocks
 from nasarena.results import schema as S
 from nasarena.results.report import write_report
 from nasarena.results.store import load_study
+from nasarena.results.supernet import drift_runs, drift_sentence, drift_summary, supernet_blocks
 from nasarena.spaces.nb201 import NB201Space
 
 TINY = {"dataset": "synthetic", "epochs": 2, "channels": 4, "cells": 1, "synthetic_train": 96,

@@ -27,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_supernet_quality(args: argparse.Namespace) -> int:
     """``nasarena supernet-quality``."""
-    from nasarena.estimators.oneshot.summary import (
+    from nasarena.results.render import md_table
+    from nasarena.results.store import load_study
+    from nasarena.results.supernet import (
         drift_by_epoch,
         drift_runs,
         drift_sentence,
@@ -38,8 +40,6 @@ def cmd_supernet_quality(args: argparse.Namespace) -> int:
         quality_runs,
         quality_sentence,
     )
-    from nasarena.results.render import md_table
-    from nasarena.results.store import load_study
 
     if not args.study_dir.is_dir():
         raise DataError(f"{args.study_dir} is not a folder; give the --out folder of a "

@@ -1,8 +1,9 @@
 """How good the supernet was, and whether a method drifted to parameter-free cells, for report and CLI.
 
 Reads only the run records (no torch, no strategy code): ``meta["oracle_measures"]["supernet_quality"]``
-(written when the ``supernet`` oracle had ``quality_sample`` > 0; :mod:`.quality`) and the one-shot
-strategies' ``strategy_config["per_epoch"]`` (the derived cell after each supernet epoch with its
+(written when the ``supernet`` oracle had ``quality_sample`` > 0;
+:mod:`nasarena.estimators.oneshot.quality`) and the one-shot strategies'
+``strategy_config["per_epoch"]`` (the derived cell after each supernet epoch with its
 ``param_free_share`` and ``skip_share``). Failed runs are left out, like everywhere in the report.
 
 Drift flag: NB201's paper reports DARTS collapsing to cells of skip connections. A uniformly random
@@ -213,11 +214,11 @@ def plot_drift(drift: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
     skip share's seed mean (dotted) and the random-cell reference (dashed)."""
     from matplotlib.ticker import MaxNLocator
 
-    from nasarena.results.plots import _panels, save_figure, strategy_palette
+    from nasarena.results.plots import panels, save_figure, strategy_palette
 
     names = sorted(drift["strategy"].unique())
     colours = strategy_palette(names)
-    fig, axes = _panels(len(names), width=4.2, height=3.0, max_cols=5)
+    fig, axes = panels(len(names), width=4.2, height=3.0, max_cols=5)
     for ax, name in zip(axes, names, strict=True):
         d = drift[drift["strategy"] == name]
         for _, run in d.groupby("run_id"):
