@@ -156,7 +156,6 @@ class SupernetOracle(NB201TableFinal):
                 f"quality_sample must be 0 (off) or >= 2 architectures, got {self.quality_sample}"
             )
         self.trained_seconds = 0.0  # measured seconds of the current search's supernet training
-        self._measured: SupernetSearch | None = None  # the search end_of_run last measured
 
     # ---- data and state ---------------------------------------------------------------------------
     def data(self) -> DeviceData:
@@ -284,14 +283,13 @@ class SupernetOracle(NB201TableFinal):
         """With ``quality_sample`` > 0: how good the trained supernet is (harness only, off the clock;
         :func:`~nasarena.estimators.oneshot.quality.supernet_quality`), as ``{"supernet_quality": ...}``.
 
-        Each search is measured once: a later run that trained no supernet of its own (a strategy
-        without shared work on the same oracle) gets ``{}``, never an earlier run's supernet."""
+        A run that trained no supernet of its own (a strategy without shared work) gets ``{}``:
+        :meth:`start_of_run` dropped any earlier run's supernet, so it is never measured twice."""
         search = self._search
-        if not self.quality_sample or search is None or not search.done or search is self._measured:
+        if not self.quality_sample or search is None or not search.done:
             return {}
         from nasarena.estimators.oneshot.quality import supernet_quality
 
-        self._measured = search
         with cpu_threads(self.device, self.num_threads):
             return {"supernet_quality": supernet_quality(self, self.quality_sample, self.quality_seed)}
 
